@@ -1,0 +1,95 @@
+"""Price List API adapter (pricing:GetProducts, service code AmazonSageMaker), with a
+file cache so a price is fetched at most once a week per region and type."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.errors import AwsError
+from spendwatch.pricing import parse_price_list
+from spendwatch.timestamps import format_utc, parse_utc
+
+log = logging.getLogger(__name__)
+IAM_ACTIONS = ("pricing:GetProducts",)
+PRICING_API_REGION = "us-east-1"  # the Price List API answers in us-east-1, eu-central-1, ap-south-1
+CACHE_TTL = timedelta(days=7)
+SOURCE = "AWS Price List API (AmazonSageMaker, Hosting)"
+
+
+class PricingApi:
+    def __init__(self, client: Any, retry: RetryPolicy = DEFAULT_RETRY, cache_path: Path | None = None) -> None:
+        self._client = client
+        self._retry = retry
+        self._cache_path = cache_path
+
+    def hosting_prices(self, region: str, instance_types: Iterable[str], now: datetime) -> dict[str, Decimal]:
+        """On-demand hosting price per hour of each type in ``region``; types the API does
+        not know are left out (and stay unpriced)."""
+        cache = self._load_cache()
+        regional = cache.setdefault(region, {})
+        found: dict[str, Decimal] = {}
+        for instance_type in sorted(set(instance_types)):
+            entry = regional.get(instance_type)
+            if entry and now - parse_utc(entry["fetched_at"], "cache") < CACHE_TTL:
+                if entry.get("usd_per_hour") is not None:
+                    found[instance_type] = Decimal(entry["usd_per_hour"])
+                continue
+            try:
+                price = self._fetch(region, instance_type)
+            except AwsError as exc:
+                log.warning("price of %s in %s not refreshed: %s", instance_type, region, exc)
+                continue
+            regional[instance_type] = {"fetched_at": format_utc(now), "usd_per_hour": str(price) if price is not None else None}
+            if price is not None:
+                found[instance_type] = price
+        self._save_cache(cache)
+        return found
+
+    def _fetch(self, region: str, instance_type: str) -> Decimal | None:
+        items: list[str] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "ServiceCode": "AmazonSageMaker",
+                "Filters": [
+                    {"Type": "TERM_MATCH", "Field": "instanceName", "Value": instance_type},
+                    {"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
+                    {"Type": "TERM_MATCH", "Field": "component", "Value": "Hosting"},
+                ],
+                "FormatVersion": "aws_v1",
+                "MaxResults": 100,
+            }
+            if token:
+                kwargs["NextToken"] = token
+            page = self._retry.call("GetProducts", self._client.get_products, **kwargs)
+            items.extend(page.get("PriceList", []))
+            token = page.get("NextToken")
+            if not token:
+                break
+        prices: dict[str, Decimal] = parse_price_list(items)
+        return prices.get(instance_type)
+
+    def _load_cache(self) -> dict[str, dict[str, Any]]:
+        if self._cache_path is None or not self._cache_path.exists():
+            return {}
+        try:
+            loaded = json.loads(self._cache_path.read_text(encoding="utf-8"))
+            return loaded if isinstance(loaded, dict) else {}
+        except (OSError, json.JSONDecodeError):
+            return {}  # a broken cache is only a cache
+
+    def _save_cache(self, cache: dict[str, dict[str, Any]]) -> None:
+        if self._cache_path is None:
+            return
+        self._cache_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self._cache_path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(cache, indent=1, sort_keys=True), encoding="utf-8")
+        temporary.replace(self._cache_path)  # atomic: a reader never sees half a file

@@ -1,0 +1,134 @@
+"""DynamoDB store of scan reports, in the spendwatch table (item layout in README).
+
+A report is one item: ``pk = REPORT#idle-scan#<region>``, ``sk = <scanned_at>``, a summary
+readable at a glance and the whole report as gzip-compressed JSON. A report too large for
+one item (400 KB) is split into part items written *before* the head item, so a reader
+never sees half a report. Every write is conditional: storing the same scan twice (a
+retried schedule) changes nothing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.errors import AwsError
+from spendwatch.timestamps import format_utc
+
+IAM_ACTIONS = ("dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem")
+PART_BYTES = 350_000
+RETENTION = timedelta(days=400)
+KIND = "idle-scan"
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    key: tuple[str, str]
+    created: bool
+    """False when this scan had already been stored (a replay)."""
+    parts: int
+
+
+def report_pk(region: str) -> str:
+    return f"REPORT#{KIND}#{region}"
+
+
+class ReportStore:
+    def __init__(self, client: Any, table_name: str, retry: RetryPolicy = DEFAULT_RETRY) -> None:
+        self._client = client
+        self._table = table_name
+        self._retry = retry
+
+    def put(self, report: dict[str, Any], scanned_at: datetime, region: str) -> StoredReport:
+        pk, sk = report_pk(region), format_utc(scanned_at)
+        blob = gzip.compress(json.dumps(report, separators=(",", ":")).encode(), mtime=0)
+        chunks = [blob[i : i + PART_BYTES] for i in range(0, len(blob), PART_BYTES)] or [b""]
+        expires = int((scanned_at + RETENTION).timestamp())
+        for index, chunk in enumerate(chunks[1:], start=1):
+            self._put_once(
+                {
+                    "pk": {"S": f"{pk}#{sk}#PART"},
+                    "sk": {"S": f"{index:05d}"},
+                    "data": {"B": chunk},
+                    "expires_at": {"N": str(expires)},
+                }
+            )
+        summary = report.get("summary", {})
+        created = self._put_once(
+            {
+                "pk": {"S": pk},
+                "sk": {"S": sk},
+                "kind": {"S": KIND},
+                "region": {"S": region},
+                "scanned_at": {"S": sk},
+                "lookback_hours": {"N": str(report.get("lookback_hours", 0))},
+                "idle_endpoints": {"N": str(summary.get("idle_endpoints", 0))},
+                "idle_inference_components": {"N": str(summary.get("idle_inference_components", 0))},
+                "idle_hourly_cost_usd": {"S": str(summary.get("idle_hourly_cost_usd", "0"))},
+                "parts": {"N": str(len(chunks))},
+                "report_gz": {"B": chunks[0]},
+                "expires_at": {"N": str(expires)},
+            }
+        )
+        return StoredReport((pk, sk), created, len(chunks))
+
+    def latest(self, region: str) -> dict[str, Any] | None:
+        """The newest stored report of a region, whole, or None."""
+        page = self._retry.call(
+            "Query",
+            self._client.query,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": report_pk(region)}},
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        items = page.get("Items", [])
+        return self._assemble(items[0]) if items else None
+
+    def _assemble(self, head: dict[str, Any]) -> dict[str, Any]:
+        blob = bytes(head["report_gz"]["B"])
+        parts = int(head["parts"]["N"])
+        if parts > 1:
+            pk = f"{head['pk']['S']}#{head['sk']['S']}#PART"
+            token: dict[str, Any] | None = None
+            while True:
+                kwargs: dict[str, Any] = {
+                    "TableName": self._table,
+                    "KeyConditionExpression": "pk = :pk",
+                    "ExpressionAttributeValues": {":pk": {"S": pk}},
+                    "ConsistentRead": True,
+                }
+                if token:
+                    kwargs["ExclusiveStartKey"] = token
+                page = self._retry.call("Query", self._client.query, **kwargs)
+                blob += b"".join(bytes(item["data"]["B"]) for item in page.get("Items", []))
+                token = page.get("LastEvaluatedKey")
+                if not token:
+                    break
+        loaded: dict[str, Any] = json.loads(gzip.decompress(blob))
+        return loaded
+
+    def _put_once(self, item: dict[str, Any]) -> bool:
+        try:
+            self._retry.call(
+                "PutItem",
+                self._client.put_item,
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except AwsError as exc:
+            if exc.code == "ConditionalCheckFailedException":
+                return False
+            raise
+        except ClientError as exc:  # pragma: no cover - RetryPolicy wraps every ClientError
+            raise AwsError("PutItem", str(exc), "") from exc
+        return True

@@ -1,0 +1,209 @@
+"""SageMaker inventory adapter: every endpoint (all pages, every status), its config (once
+per config name: configs are immutable), its inference components and tags."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.errors import AwsError
+from spendwatch.inventory import (
+    Endpoint,
+    EndpointKind,
+    InferenceComponent,
+    Inventory,
+    MetricsConfig,
+    Variant,
+)
+from spendwatch.timestamps import ensure_utc
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+"""Called with (done, total) as resources are described."""
+
+# The IAM actions this adapter calls (checked against template.yaml by the tests).
+IAM_ACTIONS = (
+    "sagemaker:ListEndpoints",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:ListInferenceComponents",
+    "sagemaker:DescribeInferenceComponent",
+    "sagemaker:ListTags",
+)
+
+_GONE = ("ValidationException", "ResourceNotFound")
+
+
+class SageMakerInventory:
+    def __init__(
+        self,
+        client: Any,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        workers: int = 8,
+        config_cache: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self._client = client
+        self._retry = retry
+        self._workers = workers
+        # Endpoint configs are immutable: one fetched is valid forever (and for every run
+        # that shares this cache).
+        self._configs = {} if config_cache is None else config_cache
+
+    def collect(self, region: str, progress: Progress | None = None) -> Inventory:
+        summaries = list(self._pages("ListEndpoints", "Endpoints", {"MaxResults": 100}))
+        component_summaries = list(self._pages("ListInferenceComponents", "InferenceComponents", {"MaxResults": 100}))
+        total = len(summaries) + len(component_summaries)
+        done = 0
+
+        def tick() -> None:
+            nonlocal done
+            done += 1
+            if progress:
+                progress(done, total)
+
+        def endpoint_job(summary: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]] | None:
+            try:
+                described = self._call("DescribeEndpoint", EndpointName=summary["EndpointName"])
+                config = self._config(described["EndpointConfigName"])
+                tags = self._tags(described["EndpointArn"])
+            except AwsError as exc:
+                if exc.code in _GONE:  # deleted between the listing and now
+                    log.info("endpoint %s disappeared during the scan", summary["EndpointName"])
+                    return None
+                raise
+            finally:
+                tick()
+            return described, config, tags
+
+        def component_job(summary: dict[str, Any]) -> InferenceComponent | None:
+            try:
+                described = self._call(
+                    "DescribeInferenceComponent",
+                    InferenceComponentName=summary["InferenceComponentName"],
+                )
+                tags = self._tags(described["InferenceComponentArn"])
+            except AwsError as exc:
+                if exc.code in _GONE:
+                    log.info("component %s disappeared during the scan", summary["InferenceComponentName"])
+                    return None
+                raise
+            finally:
+                tick()
+            return _component(described, tags)
+
+        with ThreadPoolExecutor(max_workers=max(1, self._workers)) as pool:
+            endpoint_parts = list(pool.map(endpoint_job, summaries))
+            components = [c for c in pool.map(component_job, component_summaries) if c is not None]
+
+        hosting = {(c.endpoint_name, c.variant_name) for c in components}
+        endpoints = tuple(
+            _endpoint(described, config, tags, hosting)
+            for part in endpoint_parts
+            if part is not None
+            for described, config, tags in [part]
+        )
+        names = {e.name for e in endpoints}
+        return Inventory(
+            region=region,
+            endpoints=tuple(sorted(endpoints, key=lambda e: e.name)),
+            components=tuple(sorted((c for c in components if c.endpoint_name in names), key=lambda c: c.name)),
+        )
+
+    def _config(self, name: str) -> dict[str, Any]:
+        if name not in self._configs:
+            self._configs[name] = self._call("DescribeEndpointConfig", EndpointConfigName=name)
+        return self._configs[name]
+
+    def _tags(self, arn: str) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        for tag in self._pages("ListTags", "Tags", {"ResourceArn": arn, "MaxResults": 50}):
+            tags[tag["Key"]] = tag["Value"]
+        return tags
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        method: Callable[..., dict[str, Any]] = getattr(self._client, _snake(operation))
+        return self._retry.call(operation, method, **kwargs)
+
+    def _pages(self, operation: str, key: str, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            page = self._call(operation, **kwargs, **({"NextToken": token} if token else {}))
+            yield from page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+
+def _endpoint(
+    described: dict[str, Any],
+    config: dict[str, Any],
+    tags: dict[str, str],
+    hosting: set[tuple[str, str]],
+) -> Endpoint:
+    name = described["EndpointName"]
+    configured = {v["VariantName"]: v for v in config.get("ProductionVariants", [])}
+    current = {v["VariantName"]: v for v in described.get("ProductionVariants", [])}
+    variants = []
+    for variant_name, cfg in configured.items():
+        now = current.get(variant_name, {})
+        serverless = now.get("CurrentServerlessConfig") or cfg.get("ServerlessConfig")
+        variants.append(
+            Variant(
+                name=variant_name,
+                instance_type=None if serverless else cfg.get("InstanceType"),
+                instance_count=int(now.get("CurrentInstanceCount", 0) or 0),
+                # Inference-component endpoints name no model on the variant.
+                hosts_components=(name, variant_name) in hosting or (not serverless and not cfg.get("ModelName")),
+                serverless_memory_mb=serverless.get("MemorySizeInMB") if serverless else None,
+                serverless_max_concurrency=serverless.get("MaxConcurrency") if serverless else None,
+            )
+        )
+    if config.get("AsyncInferenceConfig"):
+        kind = EndpointKind.ASYNC
+    elif variants and all(v.instance_type is None for v in variants):
+        kind = EndpointKind.SERVERLESS
+    else:
+        kind = EndpointKind.REAL_TIME
+    metrics = config.get("MetricsConfig") or {}
+    return Endpoint(
+        name=name,
+        arn=described["EndpointArn"],
+        status=described.get("EndpointStatus", "Unknown"),
+        created_at=ensure_utc(described["CreationTime"]),
+        kind=kind,
+        config_name=described["EndpointConfigName"],
+        metrics=MetricsConfig(
+            enhanced=bool(metrics.get("EnableEnhancedMetrics", False)),
+            publish_frequency_s=int(metrics.get("MetricPublishFrequencyInSeconds", 60)),
+        ),
+        variants=tuple(variants),
+        tags=tags,
+    )
+
+
+def _component(described: dict[str, Any], tags: dict[str, str]) -> InferenceComponent:
+    spec = described.get("Specification", {})
+    compute = spec.get("ComputeResourceRequirements", {})
+    runtime = described.get("RuntimeConfig", {})
+    return InferenceComponent(
+        name=described["InferenceComponentName"],
+        arn=described["InferenceComponentArn"],
+        endpoint_name=described["EndpointName"],
+        variant_name=described.get("VariantName", "AllTraffic"),
+        created_at=ensure_utc(described["CreationTime"]),
+        status=described.get("InferenceComponentStatus", "Unknown"),
+        model_name=spec.get("ModelName"),
+        accelerators_per_copy=float(compute.get("NumberOfAcceleratorDevicesRequired", 0) or 0),
+        cpu_cores_per_copy=float(compute.get("NumberOfCpuCoresRequired", 0) or 0),
+        memory_mb_per_copy=int(compute.get("MinMemoryRequiredInMb", 0) or 0),
+        copies=int(runtime.get("CurrentCopyCount", 0) or 0),
+        tags=tags,
+    )
+
+
+def _snake(operation: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")

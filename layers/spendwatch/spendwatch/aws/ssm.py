@@ -1,0 +1,21 @@
+"""SSM Parameter Store adapter: reads the price overrides parameter (cached 5 minutes
+across warm Lambda invocations by Powertools)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parameters import SSMProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+from spendwatch.errors import InputError
+
+IAM_ACTIONS = ("ssm:GetParameter",)
+
+
+def read_parameter(client: Any, name: str, max_age_s: int = 300) -> str:
+    try:
+        value = SSMProvider(boto3_client=client).get(name, max_age=max_age_s)
+    except GetParameterError as exc:
+        raise InputError("prices parameter", f"cannot read SSM parameter {name!r}: {exc}") from None
+    return str(value)

@@ -1,0 +1,66 @@
+"""Each Lambda's environment as a frozen, validated value: a bad variable fails the
+invocation with an error naming it, before anything is read or written."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from spendwatch import metricnames as mn
+from spendwatch.errors import InputError
+from spendwatch.scan import DEFAULT_HISTORY_HOURS, DEFAULT_LOOKBACK_HOURS
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(name, f"expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise InputError(name, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in {"true", "false"}:
+        raise InputError(name, f"expected true or false, got {raw!r}")
+    return raw == "true"
+
+
+@dataclass(frozen=True)
+class IdleScanConfig:
+    table_name: str
+    region: str
+    lookback_hours: int = DEFAULT_LOOKBACK_HOURS
+    history_hours: int = DEFAULT_HISTORY_HOURS
+    prices_parameter: str | None = None
+    refresh_prices: bool = False
+    namespace: str = mn.DEFAULT_NAMESPACE
+    endpoint_metrics: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> IdleScanConfig:
+        env = os.environ if env is None else env
+        table = env.get("SPENDWATCH_TABLE_NAME", "").strip()
+        if not table:
+            raise InputError("SPENDWATCH_TABLE_NAME", "required: the DynamoDB table that stores reports")
+        region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip()
+        if not region:
+            raise InputError("AWS_REGION", "required: the region to scan")
+        return cls(
+            table_name=table,
+            region=region,
+            lookback_hours=_int(env, "SPENDWATCH_LOOKBACK_HOURS", DEFAULT_LOOKBACK_HOURS, 1, 24 * 63),
+            history_hours=_int(env, "SPENDWATCH_HISTORY_HOURS", DEFAULT_HISTORY_HOURS, 1, 24 * 455),
+            prices_parameter=env.get("SPENDWATCH_PRICES_PARAMETER", "").strip() or None,
+            refresh_prices=_bool(env, "SPENDWATCH_REFRESH_PRICES", False),
+            namespace=env.get("SPENDWATCH_METRICS_NAMESPACE", "").strip() or mn.DEFAULT_NAMESPACE,
+            endpoint_metrics=_bool(env, "SPENDWATCH_ENDPOINT_METRICS", True),
+        )

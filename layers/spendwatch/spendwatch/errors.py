@@ -1,0 +1,28 @@
+"""Domain errors. Every error a user can cause names the field or flag at fault."""
+
+from __future__ import annotations
+
+
+class SpendwatchError(Exception):
+    """Base class of every error spendwatch raises on purpose."""
+
+
+class InputError(SpendwatchError):
+    """Bad input from a user: a fleet file, a flag, an event, a configuration or tag value.
+
+    ``field`` is the dotted path of the offending field (``endpoints[2].variants[0].instance_type``).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class AwsError(SpendwatchError):
+    """An AWS call failed after its retries; ``operation`` names the API call."""
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        super().__init__(f"{operation} failed: {code}: {message}")
+        self.operation = operation
+        self.code = code

@@ -1,0 +1,54 @@
+"""The events spendwatch's functions accept, parsed with Powertools' parser. A malformed
+event fails with an error naming the field, before anything is read or written."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.parser import parse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from spendwatch.errors import InputError
+from spendwatch.timestamps import floor_minute, parse_utc
+
+
+class ScheduledScan(BaseModel):
+    """What EventBridge Scheduler sends (see template.yaml): ``scheduled_time`` is
+    ``<aws.scheduler.scheduled-time>``, so a retried delivery scans the same instant.
+    A plain EventBridge scheduled-rule event (``time``) is accepted too."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    source: str = "spendwatch.schedule"
+    task: Literal["idle-scan"] = "idle-scan"
+    scheduled_time: datetime
+    lookback_hours: int | None = Field(default=None, ge=1, le=24 * 63)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rule_event(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "scheduled_time" not in data and "time" in data:
+            return {**{k: v for k, v in data.items() if k not in ("source",)}, "scheduled_time": data["time"]}
+        return data
+
+    @field_validator("scheduled_time", mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> datetime:
+        if not isinstance(value, str):
+            raise ValueError(f"expected an ISO-8601 UTC timestamp string, got {value!r}")
+        try:
+            return floor_minute(parse_utc(value, "scheduled_time"))
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+
+
+def parse_event(event: Any, model: type[ScheduledScan]) -> ScheduledScan:
+    if not isinstance(event, dict):
+        raise InputError("event", f"expected a JSON object, got {type(event).__name__}")
+    try:
+        return parse(event=event, model=model)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "event"
+        raise InputError(f"event.{where}", str(error["msg"]).removeprefix("Value error, ")) from None

@@ -1,0 +1,304 @@
+"""The fleet spec (version 1): a JSON description of a SageMaker estate over time.
+
+``load_fleet`` reads and validates a file; every error names the field at fault
+(``endpoints[1].variants[0].instance_count[2].from``). The emulated AWS
+(``spendwatch.emulator``) is seeded from a ``Fleet``. The format is documented in
+``docs/fleet-spec.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_right
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from spendwatch.errors import InputError
+from spendwatch.money import parse_money
+from spendwatch.timestamps import parse_utc
+
+PUBLISH_FREQUENCIES = (10, 30, 60, 120, 180, 240, 300)
+SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO-8601 UTC timestamp string, got {value!r}")
+    try:
+        return parse_utc(value, "timestamp")
+    except InputError as exc:  # pydantic attaches the field path to ValueErrors only
+        raise ValueError(exc.message) from None
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_utc)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Step(_Model):
+    start: Timestamp = Field(alias="from")
+    count: int = Field(ge=0)
+
+
+class Segment(_Model):
+    start: Timestamp = Field(alias="from")
+    end: Timestamp = Field(alias="to")
+    per_hour: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Segment:
+        if self.end <= self.start:
+            raise ValueError("'to' must be after 'from'")
+        return self
+
+
+class Timeline:
+    """A count over time: each step holds until the next; 0 before the first."""
+
+    def __init__(self, steps: list[tuple[datetime, int]]) -> None:
+        self.steps = sorted(steps)
+        self._starts = [s for s, _ in self.steps]
+
+    def at(self, when: datetime) -> int:
+        index = bisect_right(self._starts, when) - 1
+        return self.steps[index][1] if index >= 0 else 0
+
+    def breakpoints(self) -> list[datetime]:
+        return list(self._starts)
+
+
+def _timeline(value: int | list[Step], origin: datetime) -> Timeline:
+    if isinstance(value, int):
+        return Timeline([(origin, value)])
+    return Timeline([(s.start, s.count) for s in value])
+
+
+def _check_steps(value: int | list[Step]) -> int | list[Step]:
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("must be >= 0")
+    elif not value:
+        raise ValueError("a timeline needs at least one step")
+    return value
+
+
+class Serverless(_Model):
+    memory_mb: int = 4096
+    max_concurrency: int = Field(default=20, ge=1, le=200)
+
+    @field_validator("memory_mb")
+    @classmethod
+    def _memory(cls, value: int) -> int:
+        if value not in SERVERLESS_MEMORY_MB:
+            raise ValueError(f"must be one of {list(SERVERLESS_MEMORY_MB)}")
+        return value
+
+
+class Metrics(_Model):
+    enhanced: bool = False
+    publish_frequency_s: int = 60
+
+    @field_validator("publish_frequency_s")
+    @classmethod
+    def _frequency(cls, value: int) -> int:
+        if value not in PUBLISH_FREQUENCIES:
+            raise ValueError(f"must be one of {list(PUBLISH_FREQUENCIES)}")
+        return value
+
+
+class FleetComponent(_Model):
+    name: str = Field(min_length=1, max_length=63)
+    created_at: Timestamp | None = None
+    model_name: str | None = None
+    accelerators_per_copy: float = Field(default=0, ge=0)
+    cpu_cores_per_copy: float = Field(default=0, ge=0)
+    memory_mb_per_copy: int = Field(default=1024, ge=128)
+    copies: Annotated[int | list[Step], BeforeValidator(lambda v: v)]
+    traffic: list[Segment] = []
+    gpu_utilization_pct: float = Field(default=50, ge=0, le=100)
+    tags: dict[str, str] = {}
+
+    _check_copies = field_validator("copies")(_check_steps)
+
+    @model_validator(mode="after")
+    def _needs_resources(self) -> FleetComponent:
+        if self.accelerators_per_copy == 0 and self.cpu_cores_per_copy == 0:
+            raise ValueError("a component needs accelerators_per_copy or cpu_cores_per_copy above 0")
+        return self
+
+
+class FleetVariant(_Model):
+    name: str = "AllTraffic"
+    instance_type: str | None = None
+    instance_count: int | list[Step] = 0
+    traffic: list[Segment] = []
+    inference_components: list[FleetComponent] | None = None
+    serverless: Serverless | None = None
+
+    _check_count = field_validator("instance_count")(_check_steps)
+
+
+class FleetEndpoint(_Model):
+    name: str = Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
+    created_at: Timestamp
+    status: Literal[
+        "OutOfService",
+        "Creating",
+        "Updating",
+        "SystemUpdating",
+        "RollingBack",
+        "InService",
+        "Deleting",
+        "Failed",
+        "UpdateRollbackFailed",
+    ] = "InService"
+    tags: dict[str, str] = {}
+    kind: Literal["real-time", "async", "serverless"] = "real-time"
+    metrics: Metrics = Metrics()
+    variants: list[FleetVariant] = Field(min_length=1, max_length=10)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FleetEndpoint:
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError("variant names must be unique within an endpoint")
+        for index, variant in enumerate(self.variants):
+            where = f"variants[{index}]"
+            if self.kind == "serverless":
+                if variant.serverless is None:
+                    raise ValueError(f"{where}.serverless: required for kind serverless")
+                if variant.inference_components is not None:
+                    raise ValueError(f"{where}.inference_components: serverless endpoints cannot host components")
+            else:
+                if variant.instance_type is None:
+                    raise ValueError(f"{where}.instance_type: required for kind {self.kind}")
+                if variant.serverless is not None:
+                    raise ValueError(f"{where}.serverless: only for kind serverless")
+            if variant.inference_components is not None and variant.traffic:
+                raise ValueError(f"{where}.traffic: a variant that hosts components has traffic per component")
+        return self
+
+
+class Faults(_Model):
+    throttle_rate: float = Field(default=0, ge=0, le=0.9)
+    error_rate: float = Field(default=0, ge=0, le=0.9)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _total(self) -> Faults:
+        if self.throttle_rate + self.error_rate > 0.9:
+            raise ValueError("throttle_rate + error_rate must be at most 0.9")
+        return self
+
+
+class Fleet(_Model):
+    spec_version: Literal[1]
+    account_id: str = Field(default="123456789012", pattern=r"^\d{12}$")
+    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    now: Timestamp
+    history_hours: int = Field(default=48, ge=1, le=24 * 63)
+    prices_usd_per_hour: dict[str, Decimal] = {}
+    gpu_dimension: Literal["GpuId", "AcceleratorId"] = "GpuId"
+    faults: Faults | None = None
+    endpoints: list[FleetEndpoint] = []
+
+    @field_validator("prices_usd_per_hour", mode="before")
+    @classmethod
+    def _prices(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        try:
+            return {k: parse_money(v, k) for k, v in value.items()}
+        except InputError as exc:
+            raise ValueError(f"{exc.field}: {exc.message}") from None
+
+    @model_validator(mode="after")
+    def _unique(self) -> Fleet:
+        seen: set[str] = set()
+        for endpoint in self.endpoints:
+            if endpoint.name in seen:
+                raise ValueError(f"endpoint name {endpoint.name!r} appears twice")
+            seen.add(endpoint.name)
+        components: set[str] = set()
+        for endpoint in self.endpoints:
+            for variant in endpoint.variants:
+                for component in variant.inference_components or []:
+                    if component.name in components:
+                        raise ValueError(f"inference component name {component.name!r} appears twice")
+                    components.add(component.name)
+        return self
+
+    @property
+    def history_start(self) -> datetime:
+        return self.now - timedelta(hours=self.history_hours)
+
+
+def instance_timeline(endpoint: FleetEndpoint, variant: FleetVariant) -> Timeline:
+    return _timeline(variant.instance_count, endpoint.created_at)
+
+
+def copies_timeline(endpoint: FleetEndpoint, component: FleetComponent) -> Timeline:
+    return _timeline(component.copies, component.created_at or endpoint.created_at)
+
+
+def parse_fleet(document: Any, source: str = "fleet") -> Fleet:
+    """Validate a decoded fleet document; errors name the field (``endpoints[0].name``)."""
+    try:
+        return Fleet.model_validate(document)
+    except ValidationError as exc:
+        # With a union (a count or a timeline) pydantic reports every branch: the deepest
+        # location is the one the user meant.
+        error = max(exc.errors(), key=lambda e: len(e["loc"]))
+        raise InputError(f"{source}: {_path(error['loc'])}", _message(error)) from None
+
+
+def load_fleet(path: str | Path) -> Fleet:
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError("--fleet", f"cannot read {source}: {exc.strerror}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(source, f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+    return parse_fleet(document, source)
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("int", "list[Step]", "function-before[<lambda>(), union[int,list[Step]]]"):
+            continue  # pydantic's union-branch labels are noise to a user
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _message(error: Any) -> str:
+    message = str(error.get("msg", "invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if error.get("type") == "extra_forbidden":
+        return "unknown field"
+    if error.get("type") == "missing":
+        return "required field is missing"
+    return message

@@ -1,0 +1,103 @@
+"""What a region holds: endpoints, their variants and inference components, as plain values.
+
+The SageMaker adapter (``spendwatch.aws.sagemaker``) builds these from the API; the core
+reads nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+IGNORE_TAG = "spendwatch:ignore"
+
+
+class EndpointKind(StrEnum):
+    REAL_TIME = "real-time"
+    ASYNC = "async"
+    SERVERLESS = "serverless"
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """The endpoint config's ``MetricsConfig``."""
+
+    enhanced: bool = False
+    publish_frequency_s: int = 60
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    instance_type: str | None
+    """None for a serverless variant."""
+    instance_count: int
+    """CurrentInstanceCount now (0 when the endpoint reports none)."""
+    hosts_components: bool
+    """True when the variant hosts inference components (even none deployed yet)."""
+    serverless_memory_mb: int | None = None
+    serverless_max_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class InferenceComponent:
+    name: str
+    arn: str
+    endpoint_name: str
+    variant_name: str
+    created_at: datetime
+    status: str
+    model_name: str | None
+    accelerators_per_copy: float
+    cpu_cores_per_copy: float
+    memory_mb_per_copy: int
+    copies: int
+    """CurrentCopyCount now."""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def excluded(self) -> bool:
+        return is_ignored(self.tags)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    arn: str
+    status: str
+    created_at: datetime
+    kind: EndpointKind
+    config_name: str
+    metrics: MetricsConfig
+    variants: tuple[Variant, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def excluded(self) -> bool:
+        return is_ignored(self.tags)
+
+    @property
+    def hosts_components(self) -> bool:
+        return any(v.hosts_components for v in self.variants)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    region: str
+    endpoints: tuple[Endpoint, ...]
+    components: tuple[InferenceComponent, ...]
+
+    def components_of(self, endpoint_name: str) -> list[InferenceComponent]:
+        return [c for c in self.components if c.endpoint_name == endpoint_name]
+
+    def endpoint(self, name: str) -> Endpoint:
+        for endpoint in self.endpoints:
+            if endpoint.name == name:
+                return endpoint
+        raise KeyError(name)
+
+
+def is_ignored(tags: dict[str, str]) -> bool:
+    """``spendwatch:ignore`` = ``true`` (any case, surrounding blanks ignored)."""
+    return tags.get(IGNORE_TAG, "").strip().lower() == "true"

@@ -1,0 +1,33 @@
+"""Every CloudWatch namespace, metric and dimension name spendwatch reads or writes."""
+
+from __future__ import annotations
+
+# Read: SageMaker's own metrics.
+SAGEMAKER_NAMESPACE = "AWS/SageMaker"
+INVOCATIONS = "Invocations"
+# Async endpoints publish no Invocations. AWS documentation spells the processed-count
+# metric with three s; other sources spell it with two. Both are read and summed (only one
+# of them ever exists for a given endpoint).
+ASYNC_PROCESSED_METRICS = ("InvocationsProcesssed", "InvocationsProcessed")
+ASYNC_BACKLOG = "ApproximateBacklogSize"
+
+ENHANCED_COMPONENTS_NAMESPACE = "/aws/sagemaker/InferenceComponents"
+ENHANCED_ENDPOINTS_NAMESPACE = "/aws/sagemaker/Endpoints"
+GPU_UTILIZATION = "GPUUtilizationNormalized"
+CPU_UTILIZATION_NORMALIZED = "CPUUtilizationNormalized"
+CPU_UTILIZATION = "CPUUtilization"
+GPU_DIMENSIONS = ("GpuId", "AcceleratorId")
+
+DIM_ENDPOINT = "EndpointName"
+DIM_VARIANT = "VariantName"
+DIM_COMPONENT = "InferenceComponentName"
+DIM_INSTANCE = "InstanceId"
+DIM_CONTAINER = "ContainerId"
+
+# Written: spendwatch's derived metrics (EMF).
+DEFAULT_NAMESPACE = "Spendwatch"
+IDLE_ENDPOINTS = "IdleEndpoints"
+IDLE_COMPONENTS = "IdleInferenceComponents"
+IDLE_COST_PER_HOUR = "IdleCostPerHour"
+UNPRICED_RESOURCES = "UnpricedResources"
+SCANNED_ENDPOINTS = "ScannedEndpoints"

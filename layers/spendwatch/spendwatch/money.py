@@ -1,0 +1,33 @@
+"""Money is Decimal from the price book to the ledger to the report.
+
+Figures are kept exact while they are computed; they are only quantized to
+``MONEY_PLACES`` decimal places when printed, and printed as strings, never floats.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from spendwatch.errors import InputError
+
+MONEY_PLACES = 6
+_QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
+ZERO = Decimal(0)
+
+
+def parse_money(value: object, field: str) -> Decimal:
+    """A price given as a decimal string (``"5.752"``); floats are refused, they are not exact."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InputError(field, f'expected a decimal string such as "5.752", got {value!r}')
+    try:
+        parsed = Decimal(str(value))
+    except InvalidOperation:
+        raise InputError(field, f"not a decimal number: {value!r}") from None
+    if not parsed.is_finite() or parsed < 0:
+        raise InputError(field, f"must be a finite, non-negative amount, got {value!r}")
+    return parsed
+
+
+def format_money(value: Decimal) -> str:
+    """``Decimal("2.876")`` -> ``"2.876000"``: at least six places, half-even rounding."""
+    return str(value.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN))

@@ -1,0 +1,40 @@
+"""ISO-8601 UTC timestamps with a ``Z``, the only form spendwatch reads and writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from spendwatch.errors import InputError
+
+MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+
+
+def parse_utc(value: str, field: str) -> datetime:
+    """Parse ``2026-11-20T06:00:00Z`` (fractions allowed); anything else is an InputError."""
+    if not isinstance(value, str) or not value.endswith("Z"):
+        raise InputError(field, f"expected an ISO-8601 UTC timestamp ending in Z, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value[:-1] + "+00:00")
+    except ValueError:
+        raise InputError(field, f"not an ISO-8601 timestamp: {value!r}") from None
+    return parsed.astimezone(UTC)
+
+
+def format_utc(value: datetime) -> str:
+    """Format an aware datetime as ``2026-11-20T06:00:00Z`` (milliseconds only when present)."""
+    value = value.astimezone(UTC)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ensure_utc(value: datetime) -> datetime:
+    """Naive datetimes from SDKs are UTC; make every datetime aware."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def floor_minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
