@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from spendwatch.aws.session import AwsContext, open_aws
 from spendwatch.fleet import parse_fleet
 from spendwatch.scan import ScanSettings, run_scan

@@ -382,10 +382,15 @@ class EmulatedAws:
                     "VariantName": variant.name,
                     "Specification": {
                         "ModelName": component.model_name or component.name,
+                        # A CPU-only component names no accelerators (the API's minimum is 1).
                         "ComputeResourceRequirements": {
-                            "NumberOfCpuCoresRequired": component.cpu_cores_per_copy,
-                            "NumberOfAcceleratorDevicesRequired": component.accelerators_per_copy,
-                            "MinMemoryRequiredInMb": component.memory_mb_per_copy,
+                            k: v
+                            for k, v in (
+                                ("NumberOfCpuCoresRequired", component.cpu_cores_per_copy),
+                                ("NumberOfAcceleratorDevicesRequired", component.accelerators_per_copy),
+                                ("MinMemoryRequiredInMb", component.memory_mb_per_copy),
+                            )
+                            if v
                         },
                     },
                     "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies},

@@ -40,15 +40,17 @@ def report_pk(region: str) -> str:
 
 
 class ReportStore:
-    def __init__(self, client: Any, table_name: str, retry: RetryPolicy = DEFAULT_RETRY) -> None:
+    def __init__(self, client: Any, table_name: str, retry: RetryPolicy = DEFAULT_RETRY, part_bytes: int = PART_BYTES) -> None:
         self._client = client
         self._table = table_name
         self._retry = retry
+        self._part_bytes = part_bytes
 
     def put(self, report: dict[str, Any], scanned_at: datetime, region: str) -> StoredReport:
         pk, sk = report_pk(region), format_utc(scanned_at)
         blob = gzip.compress(json.dumps(report, separators=(",", ":")).encode(), mtime=0)
-        chunks = [blob[i : i + PART_BYTES] for i in range(0, len(blob), PART_BYTES)] or [b""]
+        size = self._part_bytes
+        chunks = [blob[i : i + size] for i in range(0, len(blob), size)] or [b""]
         expires = int((scanned_at + RETENTION).timestamp())
         for index, chunk in enumerate(chunks[1:], start=1):
             self._put_once(
