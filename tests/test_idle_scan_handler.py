@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.logging.constants import LOGGER_ATTRIBUTE_POWERTOOLS_HANDLER, LOGGER_ATTRIBUTE_PRECONFIGURED
 from spendwatch.aws.reports import ReportStore, report_pk
 from spendwatch.emulator import EmulatedAws
 from spendwatch.errors import InputError
@@ -32,6 +34,13 @@ class Context:
 
 
 def load_handler() -> Any:
+    # A fresh module per test, as a cold start; Powertools' logger is process-wide and would
+    # keep writing to the stdout an earlier test captured and closed.
+    service_logger = logging.getLogger("spendwatch")
+    service_logger.handlers.clear()
+    for attribute in (LOGGER_ATTRIBUTE_PRECONFIGURED, LOGGER_ATTRIBUTE_POWERTOOLS_HANDLER):
+        if hasattr(service_logger, attribute):
+            delattr(service_logger, attribute)
     spec = importlib.util.spec_from_file_location("idle_scan_app", REPO / "functions" / "idle_scan" / "app.py")
     assert spec
     assert spec.loader
@@ -155,7 +164,7 @@ def test_large_report_is_split_into_parts_and_reads_back_whole(lambda_env: None)
                 [component(f"ic-component-with-a-long-name-{i:04d}")],
                 tags={"team": f"team-{i % 37}", "cost-center": f"cc-{i:05d}", "project": f"project-{i:05d}"},
             )
-            for i in range(1500)
+            for i in range(400)
         ),
         endpoint("busy", traffic=[seg("2026-11-20T00:00:00Z", "2026-11-20T01:00:00Z")]),
     )

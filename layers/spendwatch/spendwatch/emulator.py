@@ -219,12 +219,17 @@ class EmulatedAws:
         self._mock.start()
         self.session = boto3.Session(region_name=self.region)
         self.attach(self.session)
-        self._seed()
+        try:
+            self._seed()
+        except BaseException:
+            self.__exit__()  # a fleet that cannot be seeded leaves no emulated AWS behind
+            raise
         self.calls.clear()
         self._faults_on = self.fleet.faults is not None
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._faults_on = False
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -233,6 +238,7 @@ class EmulatedAws:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        self._saved_env.clear()
 
     def client(self, service: str, region: str | None = None) -> Any:
         assert self.session is not None, "use EmulatedAws as a context manager"

@@ -48,7 +48,8 @@ Timestamp = Annotated[datetime, BeforeValidator(_utc)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # strict: a count given as "2" or true is a mistake in the file, not something to coerce
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
 class Step(_Model):
@@ -228,22 +229,6 @@ class Fleet(_Model):
         except InputError as exc:
             raise ValueError(f"{exc.field}: {exc.message}") from None
 
-    @model_validator(mode="after")
-    def _unique(self) -> Fleet:
-        seen: set[str] = set()
-        for endpoint in self.endpoints:
-            if endpoint.name in seen:
-                raise ValueError(f"endpoint name {endpoint.name!r} appears twice")
-            seen.add(endpoint.name)
-        components: set[str] = set()
-        for endpoint in self.endpoints:
-            for variant in endpoint.variants:
-                for component in variant.inference_components or []:
-                    if component.name in components:
-                        raise ValueError(f"inference component name {component.name!r} appears twice")
-                    components.add(component.name)
-        return self
-
     @property
     def history_start(self) -> datetime:
         return self.now - timedelta(hours=self.history_hours)
@@ -260,12 +245,32 @@ def copies_timeline(endpoint: FleetEndpoint, component: FleetComponent) -> Timel
 def parse_fleet(document: Any, source: str = "fleet") -> Fleet:
     """Validate a decoded fleet document; errors name the field (``endpoints[0].name``)."""
     try:
-        return Fleet.model_validate(document)
+        fleet = Fleet.model_validate(document)
     except ValidationError as exc:
         # With a union (a count or a timeline) pydantic reports every branch: the deepest
         # location is the one the user meant.
         error = max(exc.errors(), key=lambda e: len(e["loc"]))
         raise InputError(f"{source}: {_path(error['loc'])}", _message(error)) from None
+    _check_unique_names(fleet, source)
+    return fleet
+
+
+def _check_unique_names(fleet: Fleet, source: str) -> None:
+    """Endpoint names, and component names across the fleet, are unique (as in SageMaker)."""
+    endpoints: set[str] = set()
+    components: set[str] = set()
+    for e, endpoint in enumerate(fleet.endpoints):
+        if endpoint.name in endpoints:
+            raise InputError(f"{source}: endpoints[{e}].name", f"endpoint name {endpoint.name!r} appears twice")
+        endpoints.add(endpoint.name)
+        for v, variant in enumerate(endpoint.variants):
+            for c, component in enumerate(variant.inference_components or []):
+                if component.name in components:
+                    raise InputError(
+                        f"{source}: endpoints[{e}].variants[{v}].inference_components[{c}].name",
+                        f"inference component name {component.name!r} appears twice",
+                    )
+                components.add(component.name)
 
 
 def load_fleet(path: str | Path) -> Fleet:
