@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from spendwatch.aws.cloudwatch import MAX_QUERIES_PER_CALL, CloudWatchMetrics, Query
 from spendwatch.aws.retry import NO_WAIT_RETRY
 from spendwatch.aws.sagemaker import SageMakerInventory
@@ -97,3 +99,20 @@ def test_adapter_reads_moto_cloudwatch_like_the_emulator() -> None:
     assert moto_usage.invocations == emulated_usage.invocations == 60
     assert moto_usage.active
     assert emulated_usage.active
+
+
+@pytest.mark.parametrize("dimension", ["GpuId", "AcceleratorId"])
+def test_gpu_series_are_discovered_under_either_dimension_name(dimension: str) -> None:
+    doc = fleet(
+        gpu_endpoint(
+            "shared",
+            [component("ic-chat", accelerators=2), component("ic-sum", accelerators=1)],
+            metrics={"enhanced": True, "publish_frequency_s": 10},
+        ),
+        gpu_dimension=dimension,
+    )
+    with emulated(doc) as aws:
+        found = CloudWatchMetrics(aws.client("cloudwatch"), aws.retry).gpu_series("shared")
+    held = Counter(dict(s.dimensions)["InferenceComponentName"] for s in found)
+    assert held == {"ic-chat": 2, "ic-sum": 1}
+    assert all(dimension in dict(s.dimensions) for s in found)

@@ -3,6 +3,8 @@ files under functions/ only set up Powertools and call in here."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from spendwatch.aws.reports import ReportStore
@@ -21,7 +23,8 @@ def idle_scan(event: ScheduledScan, config: IdleScanConfig, log: Any) -> dict[st
         prices=PriceSettings(
             price_parameter=config.prices_parameter,
             refresh_from_api=config.refresh_prices,
-            cache_path=None,
+            # survives warm starts; a cold start asks the Price List API again
+            cache_path=Path(tempfile.gettempdir()) / "spendwatch-prices.json",
         ),
     )
     report = run_scan(aws, settings)

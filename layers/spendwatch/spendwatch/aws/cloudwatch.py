@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from spendwatch import metricnames as mn
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
 from spendwatch.timestamps import MINUTE, ensure_utc, floor_minute
 from spendwatch.usage import MetricSeries, Usage, UsageKey
@@ -111,6 +112,17 @@ class CloudWatchMetrics:
             token = page.get("NextToken")
             if not token:
                 return
+
+    def gpu_series(self, endpoint_name: str) -> list[MetricSeries]:
+        """The per-GPU enhanced-metric series of an endpoint's components, discovered with
+        ListMetrics whatever the GPU dimension is called (``GpuId`` in AWS sample code,
+        ``AcceleratorId`` in AWS docs): never hard-coded."""
+        found = []
+        for metric in self.list_metrics(mn.ENHANCED_COMPONENTS_NAMESPACE, mn.GPU_UTILIZATION, {mn.DIM_ENDPOINT: endpoint_name}):
+            dims = tuple((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+            if any(name in mn.GPU_DIMENSIONS for name, _ in dims):
+                found.append(MetricSeries(metric["Namespace"], metric["MetricName"], dims))
+        return sorted(found, key=lambda s: s.dimensions)
 
     def usage(
         self,
