@@ -31,3 +31,17 @@ IDLE_COMPONENTS = "IdleInferenceComponents"
 IDLE_COST_PER_HOUR = "IdleCostPerHour"
 UNPRICED_RESOURCES = "UnpricedResources"
 SCANNED_ENDPOINTS = "ScannedEndpoints"
+
+# Written by the cost meter (per interval; dimensions EndpointName[, InferenceComponentName]).
+COMPONENT_COST = "ComponentCost"  # USD for the interval, per component
+COMPONENT_GPUS_HELD = "GPUsHeld"  # average GPUs a component held during the interval
+ENDPOINT_GPUS_USED = "GPUsUsed"  # average GPUs held by components on an endpoint
+ENDPOINT_GPUS_FREE = "GPUsFree"  # average GPUs nobody held
+UNALLOCATED_COST = "UnallocatedCost"  # USD for the interval, GPUs (or cores) nobody held
+ENDPOINT_COST = "EndpointCost"  # USD for the interval, whole endpoint (instances x price)
+METERED_INTERVALS = "MeteredIntervals"  # run level: intervals completed by this run
+METER_LAG_HOURS = "MeterLagHours"  # run level: hours between now and the last metered interval end
+
+# Written by the notifier (run level).
+NOTIFICATIONS_SENT = "NotificationsSent"
+BUDGET_ALERTS = "BudgetAlerts"
