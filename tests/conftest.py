@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from spendwatch.aws.session import AwsContext, open_aws
 from spendwatch.fleet import parse_fleet
 from spendwatch.scan import ScanSettings, run_scan
@@ -53,3 +54,12 @@ def tiny_fleet() -> dict[str, Any]:
 def tiny_aws(tiny_fleet: dict[str, Any]) -> Iterator[AwsContext]:
     with emulated(tiny_fleet) as aws:
         yield aws
+
+
+@pytest.fixture
+def lambda_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Lambda and template.yaml put in a function's environment."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "spendwatch-test-function")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("SPENDWATCH_TABLE_NAME", "spendwatch-test")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "spendwatch")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from spendwatch.cli import cli
 
+from spendwatch.cli import cli
 from tests.conftest import TINY_FLEET
 
 

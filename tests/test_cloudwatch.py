@@ -6,11 +6,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from spendwatch.aws.cloudwatch import MAX_QUERIES_PER_CALL, CloudWatchMetrics, Query
 from spendwatch.aws.retry import NO_WAIT_RETRY
 from spendwatch.aws.sagemaker import SageMakerInventory
 from spendwatch.usage import MetricSeries, ResourceKind, UsageKey, usage_series
-
 from tests.conftest import emulated, endpoints_by_name, scan_json
 from tests.fleets import component, endpoint, fleet, gpu_endpoint, seg
 

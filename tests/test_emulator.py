@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
 from spendwatch import metricnames as mn
 from spendwatch.aws.cloudwatch import CloudWatchMetrics
 from spendwatch.aws.retry import NO_WAIT_RETRY
@@ -21,7 +22,6 @@ from spendwatch.errors import InputError
 from spendwatch.fleet import parse_fleet
 from spendwatch.scan import ScanSettings, run_scan
 from spendwatch.usage import Usage, UsageKey, usage_series
-
 from tests.conftest import emulated
 from tests.fleets import LONG_AGO, NOW, component, endpoint, fleet, gpu_endpoint, seg
 

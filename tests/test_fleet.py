@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from spendwatch.emulator import EmulatedAws
 from spendwatch.errors import InputError
 from spendwatch.fleet import Fleet, Timeline, instance_timeline, load_fleet, parse_fleet
-
 from tests.conftest import TINY_FLEET, emulated
 from tests.fleets import LONG_AGO, component, endpoint, fleet, gpu_endpoint, seg
 

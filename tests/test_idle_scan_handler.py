@@ -3,79 +3,30 @@ sample event; its EMF output is parsed and checked, its stored report read back.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from aws_lambda_powertools.logging.constants import LOGGER_ATTRIBUTE_POWERTOOLS_HANDLER, LOGGER_ATTRIBUTE_PRECONFIGURED
+
 from spendwatch.aws.reports import ReportStore, report_pk
 from spendwatch.emulator import EmulatedAws
 from spendwatch.errors import InputError
-from spendwatch.fleet import parse_fleet
-
-from tests.conftest import REPO
 from tests.fleets import component, endpoint, fleet, gpu_endpoint, seg
-from tests.template import create_table
+from tests.lambdas import TABLE, Context, emf_documents, run_in, sample_event
+from tests.lambdas import load_handler as load_function
 
-EVENT = json.loads((REPO / "events" / "idle_scan.json").read_text())
-TABLE = "spendwatch-test"
-
-
-class Context:
-    function_name = "spendwatch-idle-scan"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:spendwatch-idle-scan"
-    aws_request_id = "test-request"
+EVENT = sample_event("idle_scan")
 
 
 def load_handler() -> Any:
-    # A fresh module per test, as a cold start; Powertools' logger is process-wide and would
-    # keep writing to the stdout an earlier test captured and closed.
-    service_logger = logging.getLogger("spendwatch")
-    service_logger.handlers.clear()
-    for attribute in (LOGGER_ATTRIBUTE_PRECONFIGURED, LOGGER_ATTRIBUTE_POWERTOOLS_HANDLER):
-        if hasattr(service_logger, attribute):
-            delattr(service_logger, attribute)
-    spec = importlib.util.spec_from_file_location("idle_scan_app", REPO / "functions" / "idle_scan" / "app.py")
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.handler
-
-
-@pytest.fixture
-def lambda_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", Context.function_name)
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv("SPENDWATCH_TABLE_NAME", TABLE)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "spendwatch")
+    return load_function("idle_scan")
 
 
 @pytest.fixture
 def aws(lambda_env: None, tiny_fleet: dict[str, Any]) -> Iterator[EmulatedAws]:
     yield from run_in(tiny_fleet)
-
-
-def run_in(doc: dict[str, Any]) -> Iterator[EmulatedAws]:
-    with EmulatedAws(parse_fleet(doc)) as emulator:
-        create_table(emulator.client("dynamodb"), TABLE)
-        boto3.setup_default_session(region_name="us-east-1")
-        emulator.attach(boto3.DEFAULT_SESSION)  # the handler's clients go through the emulator
-        try:
-            yield emulator
-        finally:
-            boto3.DEFAULT_SESSION = None
-
-
-def emf_documents(stdout: str) -> list[dict[str, Any]]:
-    docs = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
-    return [d for d in docs if "_aws" in d]
 
 
 def test_sample_event_scans_stores_and_emits(aws: EmulatedAws, capsys: pytest.CaptureFixture[str]) -> None:

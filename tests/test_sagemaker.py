@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from spendwatch.aws.sagemaker import SageMakerInventory
 from spendwatch.inventory import EndpointKind
-
 from tests.conftest import emulated
 from tests.fleets import component, endpoint, fleet, gpu_endpoint
 

@@ -3,11 +3,14 @@ Exit status: 0 done, 2 bad usage or bad input (naming the field or flag), 1 anyt
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,10 +19,14 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.session import AwsContext, open_aws
+from spendwatch.costs import MeterRun, align_down, month_bounds, run_chargeback, run_meter, validate_interval_minutes
 from spendwatch.errors import AwsError, InputError, SpendwatchError
-from spendwatch.render import scan_table
+from spendwatch.ledger import GROUP_KEYS
+from spendwatch.render import chargeback_table, meter_json, meter_summary, meter_table, scan_table
 from spendwatch.scan import DEFAULT_HISTORY_HOURS, DEFAULT_LOOKBACK_HOURS, PriceSettings, ScanSettings, run_scan
+from spendwatch.timestamps import parse_utc
 
 F = TypeVar("F", bound=Callable[..., Any])
 stderr = Console(stderr=True)
@@ -150,6 +157,110 @@ def scan(
         scan_table(report, stdout_console())
 
 
+class Timestamp(click.ParamType[datetime]):
+    name = "TIMESTAMP"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_utc(value, param.name or "timestamp" if param else "timestamp")
+        except InputError as exc:
+            self.fail(exc.message, param, ctx)
+
+
+TIMESTAMP = Timestamp()
+table_option = click.option("--table", help="Ledger table (default: $SPENDWATCH_TABLE_NAME). Ignored with --fleet.")
+
+
+def _meter_all(aws: AwsContext, ledger: Ledger, interval_minutes: int, progress: Any = None) -> MeterRun:
+    """With --fleet: meter the fleet's whole history into the emulated ledger."""
+    assert aws.fleet is not None
+    step = timedelta(minutes=interval_minutes)
+    start = align_down(aws.fleet.history_start + step - timedelta(microseconds=1), interval_minutes)
+    return run_meter(aws, ledger, start, align_down(aws.now, interval_minutes), interval_minutes, PriceSettings(), progress)
+
+
+@cli.command()
+@aws_options
+@table_option
+@click.option("--start", type=TIMESTAMP, required=True, help="First interval's start, e.g. 2026-11-20T00:00:00Z.")
+@click.option("--end", type=TIMESTAMP, required=True, help="End of the last interval (exclusive).")
+@click.option(
+    "--interval-minutes", type=click.IntRange(1, 1440), default=60, show_default=True, help="Interval length; must divide a day."
+)
+@click.option("--prices", "price_file", type=click.Path(dir_okay=False, path_type=Path), help="JSON price overrides.")
+@click.option("--prices-parameter", help="SSM parameter holding JSON price overrides.")
+@click.option("--refresh-prices", is_flag=True, help="Refresh prices from the AWS Price List API.")
+@format_option("table", "json")
+def meter(
+    fleet: Path | None,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    table: str | None,
+    start: datetime,
+    end: datetime,
+    interval_minutes: int,
+    price_file: Path | None,
+    prices_parameter: str | None,
+    refresh_prices: bool,
+    output_format: str,
+) -> None:
+    """Compute the cost of every interval in [start, end) and write it to the ledger
+    (idempotently: metering an interval twice changes nothing)."""
+    validate_interval_minutes(interval_minutes, "--interval-minutes")
+    prices = PriceSettings(price_file, prices_parameter, refresh_prices, None if fleet else PRICE_CACHE)
+    with _aws(fleet, region, profile, endpoint_url) as aws, _progress(stderr.is_terminal) as progress:
+        ledger = Ledger(aws.client("dynamodb"), aws.table_name(table), aws.retry)
+        run = run_meter(aws, ledger, start, end, interval_minutes, prices, progress)
+    if output_format == "json":
+        click.echo(json.dumps(meter_json(run), indent=2))
+    else:
+        meter_table(run, stdout_console())
+
+
+@cli.command()
+@aws_options
+@table_option
+@click.option("--month", help="Calendar month, YYYY-MM (UTC).")
+@click.option("--start", type=TIMESTAMP, help="Range start (instead of --month).")
+@click.option("--end", type=TIMESTAMP, help="Range end, exclusive.")
+@click.option("--by", type=click.Choice(GROUP_KEYS), default="team", show_default=True, help="What to total by.")
+@format_option("table", "csv", "json")
+def chargeback(
+    fleet: Path | None,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    table: str | None,
+    month: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    by: str,
+    output_format: str,
+) -> None:
+    """Total the ledger's costs by team, cost-center, project, endpoint, component or model.
+    With --fleet, the fleet's whole history is metered into the emulated ledger first."""
+    if month is not None and (start is not None or end is not None):
+        raise click.UsageError("--month: give --month, or --start and --end, not both")
+    if month is None and (start is None or end is None):
+        raise click.UsageError("--month: give --month YYYY-MM, or both --start and --end")
+    with _aws(fleet, region, profile, endpoint_url) as aws, _progress(stderr.is_terminal) as progress:
+        ledger = Ledger(aws.client("dynamodb"), aws.table_name(table), aws.retry)
+        if month is not None:
+            month_bounds(month)  # a bad month fails before any metering
+        if aws.fleet is not None:
+            _meter_all(aws, ledger, 60, progress)
+        result = run_chargeback(ledger, aws.region, by, month, start, end)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+    elif output_format == "csv":
+        csv.writer(sys.stdout, lineterminator="\n").writerows(result.to_csv_rows())
+    else:
+        chargeback_table(result, stdout_console())
+
+
 @cli.command()
 @click.option(
     "--fleet",
@@ -164,10 +275,13 @@ def demo(fleet: Path | None) -> None:
         out.rule(f"[bold]spendwatch demo[/]: {count} endpoints, emulated AWS, now = {aws.now:%Y-%m-%d %H:%M}Z")
         report = run_scan(aws, ScanSettings())
         scan_table(report, out)
-        out.print(
-            f"[dim]{sum(aws.emulator.calls.values()) if aws.emulator else 0} API calls, "
-            f"{aws.emulator.calls['GetMetricData'] if aws.emulator else 0} of them GetMetricData.[/dim]"
-        )
+        calls = aws.emulator.calls if aws.emulator else Counter()
+        out.print(f"[dim]{sum(calls.values())} API calls, {calls['GetMetricData']} of them GetMetricData.[/dim]\n")
+
+        ledger = Ledger(aws.client("dynamodb"), aws.table_name(None), aws.retry)
+        out.rule("[bold]Metering[/]: the fleet's history, hour by hour, into the ledger")
+        meter_summary(_meter_all(aws, ledger, 60), out)
+        chargeback_table(run_chargeback(ledger, aws.region, "team", month=f"{aws.now:%Y-%m}"), out)
 
 
 @contextmanager

@@ -64,3 +64,33 @@ class IdleScanConfig:
             namespace=env.get("SPENDWATCH_METRICS_NAMESPACE", "").strip() or mn.DEFAULT_NAMESPACE,
             endpoint_metrics=_bool(env, "SPENDWATCH_ENDPOINT_METRICS", True),
         )
+
+
+@dataclass(frozen=True)
+class CostMeterConfig:
+    table_name: str
+    region: str
+    interval_minutes: int = 60
+    backfill_hours: int = 24
+    prices_parameter: str | None = None
+    refresh_prices: bool = False
+    namespace: str = mn.DEFAULT_NAMESPACE
+    deadline_margin_s: int = 90
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CostMeterConfig:
+        env = os.environ if env is None else env
+        base = IdleScanConfig.from_env(env)
+        minutes = _int(env, "SPENDWATCH_INTERVAL_MINUTES", 60, 1, 1440)
+        if 1440 % minutes:
+            raise InputError("SPENDWATCH_INTERVAL_MINUTES", f"must divide a day into whole intervals, got {minutes}")
+        return cls(
+            table_name=base.table_name,
+            region=base.region,
+            interval_minutes=minutes,
+            backfill_hours=_int(env, "SPENDWATCH_METER_BACKFILL_HOURS", 24, 0, 24 * 14),
+            prices_parameter=base.prices_parameter,
+            refresh_prices=base.refresh_prices,
+            namespace=base.namespace,
+            deadline_margin_s=_int(env, "SPENDWATCH_DEADLINE_MARGIN_SECONDS", 90, 5, 600),
+        )

@@ -8,12 +8,15 @@ endpoint that has idle resources.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
+from decimal import Decimal
 
 from aws_embedded_metrics.logger.metrics_logger import MetricsLogger
 from aws_embedded_metrics.logger.metrics_logger_factory import create_metrics_logger
 
 from spendwatch import metricnames as mn
 from spendwatch.idle import ScanReport, Status
+from spendwatch.metering import CostRecord, Interval, RecordKind
 
 
 def _logger(namespace: str, dimensions: dict[str, str]) -> MetricsLogger:
@@ -46,9 +49,7 @@ async def _emit(report: ScanReport, namespace: str, per_endpoint: bool) -> int:
     for finding in report.idle_components:
         if finding.component.endpoint_name in idle_endpoints:
             continue  # already counted whole with its endpoint
-        components_by_endpoint.setdefault(finding.component.endpoint_name, []).append(
-            float(finding.cost.usd_per_hour or 0)
-        )
+        components_by_endpoint.setdefault(finding.component.endpoint_name, []).append(float(finding.cost.usd_per_hour or 0))
     for name in sorted(set(idle_endpoints) | set(components_by_endpoint)):
         doc = _logger(namespace, {"EndpointName": name})
         endpoint_finding = idle_endpoints.get(name)
@@ -64,3 +65,55 @@ def _unpriced_count(report: ScanReport) -> int:
     return sum(1 for f in report.endpoints if f.cost.usd_per_hour is None and f.status is not Status.EXCLUDED) + sum(
         1 for f in report.components if f.cost.usd_per_hour is None and f.status is not Status.EXCLUDED
     )
+
+
+def emit_meter_metrics(region: str, interval: Interval, records: list[CostRecord], namespace: str, now: datetime) -> int:
+    """The cluster and per-model views of one metered interval: per component its cost and
+    GPUs held; per endpoint GPUs used and free, unallocated and whole cost; per region the
+    free GPUs and that an interval was metered. Timestamped at the interval's start."""
+    return asyncio.run(_emit_meter(region, interval, records, namespace, now))
+
+
+async def _emit_meter(region: str, interval: Interval, records: list[CostRecord], namespace: str, now: datetime) -> int:
+    seconds = Decimal(interval.seconds)
+    # CloudWatch takes EMF timestamps up to two weeks old: an older backfill is ledger-only.
+    if (now - interval.start).days >= 14:
+        return 0
+    stamp = interval.start
+    documents = 0
+    per_endpoint: dict[str, dict[str, Decimal]] = {}
+    for record in records:
+        totals = per_endpoint.setdefault(
+            record.endpoint_name, {"used": Decimal(0), "free": Decimal(0), "unallocated": Decimal(0), "cost": Decimal(0)}
+        )
+        totals["cost"] += record.cost_usd
+        if record.kind is RecordKind.COMPONENT:
+            totals["used"] += record.gpu_seconds
+            doc = _logger(
+                namespace, {mn.DIM_ENDPOINT: record.endpoint_name, mn.DIM_COMPONENT: record.inference_component_name or ""}
+            )
+            doc.set_timestamp(stamp)
+            doc.put_metric(mn.COMPONENT_COST, float(record.cost_usd), "None")
+            doc.put_metric(mn.COMPONENT_GPUS_HELD, float(record.gpu_seconds / seconds), "Count")
+            await doc.flush()
+            documents += 1
+        elif record.kind is RecordKind.UNALLOCATED:
+            totals["free"] += record.gpu_seconds
+            totals["unallocated"] += record.cost_usd
+    free_total = Decimal(0)
+    for name, totals in sorted(per_endpoint.items()):
+        doc = _logger(namespace, {mn.DIM_ENDPOINT: name})
+        doc.set_timestamp(stamp)
+        doc.put_metric(mn.ENDPOINT_GPUS_USED, float(totals["used"] / seconds), "Count")
+        doc.put_metric(mn.ENDPOINT_GPUS_FREE, float(totals["free"] / seconds), "Count")
+        doc.put_metric(mn.UNALLOCATED_COST, float(totals["unallocated"]), "None")
+        doc.put_metric(mn.ENDPOINT_COST, float(totals["cost"]), "None")
+        await doc.flush()
+        documents += 1
+        free_total += totals["free"] / seconds
+    run = _logger(namespace, {"Region": region})
+    run.set_timestamp(stamp)
+    run.put_metric(mn.METERED_INTERVALS, 1, "Count")
+    run.put_metric(mn.ENDPOINT_GPUS_FREE, float(free_total), "Count")
+    await run.flush()
+    return documents + 1

@@ -12,6 +12,9 @@ This one module is used by the CLI, the demo, the tests and the benchmarks alike
   ListMetrics (from an index computed from the fleet's traffic segments: moto scans every
   stored datapoint per query, has no NextToken paging and no metric math) and Pricing
   GetProducts (moto has no Pricing API).
+* DynamoDB TransactWriteItems runs on moto's own items and condition evaluation, but
+  snapshots only the items a transaction touches: moto deep-copies every table on every
+  transaction, which makes a ledger of thousands of records quadratic.
 * Every emulated response is validated against botocore's service model, as botocore's
   Stubber does, so a shape the real service could not return fails loudly.
 * ``faults`` make a share of calls fail with ThrottlingException or HTTP 500 before they
@@ -52,6 +55,7 @@ from spendwatch.fleet import (
 )
 from spendwatch.pricing import BUILTIN_PRICES, INSTANCE_SPECS
 
+LEDGER_TABLE = "spendwatch-emulated"  # the ledger table --fleet commands use
 DEFAULT_PAGE_DATAPOINTS = 100_800  # GetMetricData's real limit per call
 LIST_METRICS_PAGE = 500
 LIST_METRICS_RECENT = timedelta(days=14)  # ListMetrics forgets metrics quiet for two weeks
@@ -73,11 +77,19 @@ class EmulatorError(Exception):
 
 @dataclass(frozen=True)
 class Piece:
-    start_min: int  # minutes since the epoch, inclusive
-    end_min: int  # exclusive
-    sum_per_min: float
-    samples_per_min: float
+    """Samples every ``interval_s`` seconds (on multiples of it since the epoch) in
+    ``[start_s, end_s)``, each worth ``value``."""
+
+    start_s: int
+    end_s: int
+    interval_s: int
     value: float
+
+    def samples(self, lo: int, hi: int) -> int:
+        lo, hi = max(lo, self.start_s), min(hi, self.end_s)
+        if hi <= lo:
+            return 0
+        return -(-hi // self.interval_s) - -(-lo // self.interval_s)  # multiples in [lo, hi)
 
 
 @dataclass
@@ -88,19 +100,22 @@ class Series:
     pieces: list[Piece] = field(default_factory=list)
 
 
-def _minute(ts: datetime) -> int:
-    return math.ceil((ts - _EPOCH).total_seconds() / 60)
+def _second(ts: datetime) -> int:
+    return math.ceil((ts - _EPOCH).total_seconds())
 
 
-def _from_minute(minute: int) -> datetime:
-    return _EPOCH + timedelta(minutes=minute)
+def _from_second(second: int) -> datetime:
+    return _EPOCH + timedelta(seconds=second)
 
 
 class MetricIndex:
+    """The emulated CloudWatch store: series as runs of regular samples, so any statistic
+    over any period is computed in time proportional to runs and buckets, never datapoints."""
+
     def __init__(self, history_start: datetime, now: datetime) -> None:
         self._series: dict[tuple[str, str, frozenset[tuple[str, str]]], Series] = {}
-        self.first_min = _minute(history_start)
-        self.last_min = _minute(now)
+        self.first_s = _second(history_start)
+        self.last_s = _second(now)
 
     def add(
         self,
@@ -110,16 +125,16 @@ class MetricIndex:
         start: datetime,
         end: datetime,
         value: float,
-        samples_per_min: float,
+        interval_s: int,
     ) -> None:
-        start_min, end_min = max(_minute(start), self.first_min), min(_minute(end), self.last_min)
-        if end_min <= start_min:
+        start_s, end_s = max(_second(start), self.first_s), min(_second(end), self.last_s)
+        if end_s <= start_s:
             return
         key = (namespace, metric_name, frozenset(dimensions.items()))
         series = self._series.get(key)
         if series is None:
             series = self._series[key] = Series(namespace, metric_name, tuple(dimensions.items()))
-        series.pieces.append(Piece(start_min, end_min, value * samples_per_min, samples_per_min, value))
+        series.pieces.append(Piece(start_s, end_s, interval_s, value))
 
     def __len__(self) -> int:
         return len(self._series)
@@ -131,33 +146,33 @@ class MetricIndex:
         return iter(self._series.values())
 
     def datapoints(self, series: Series, start: datetime, end: datetime, period_s: int, stat: str) -> list[tuple[int, float]]:
-        """(bucket start minute, value) for every bucket with data; buckets align on start."""
-        period = period_s // 60
-        first = _minute(start.replace(second=0, microsecond=0))
-        last = _minute(end)
+        """(bucket start second, value) for every bucket with data; buckets align on the
+        start time rounded down to the minute, as CloudWatch does."""
+        first = _second(start.replace(second=0, microsecond=0))
+        last = _second(end)
         sums: dict[int, float] = defaultdict(float)
-        counts: dict[int, float] = defaultdict(float)
+        counts: dict[int, int] = defaultdict(int)
         highs: dict[int, float] = {}
         lows: dict[int, float] = {}
         for piece in series.pieces:
-            lo, hi = max(piece.start_min, first), min(piece.end_min, last)
+            lo, hi = max(piece.start_s, first), min(piece.end_s, last)
             if hi <= lo:
                 continue
-            bucket = first + (lo - first) // period * period
+            bucket = first + (lo - first) // period_s * period_s
             while bucket < hi:
-                overlap = min(hi, bucket + period) - max(lo, bucket)
-                if overlap > 0:
-                    sums[bucket] += overlap * piece.sum_per_min
-                    counts[bucket] += overlap * piece.samples_per_min
+                n = piece.samples(bucket, bucket + period_s)
+                if n:
+                    sums[bucket] += n * piece.value
+                    counts[bucket] += n
                     highs[bucket] = max(highs.get(bucket, piece.value), piece.value)
                     lows[bucket] = min(lows.get(bucket, piece.value), piece.value)
-                bucket += period
+                bucket += period_s
         out = []
         for bucket in sorted(counts):
             if stat == "Sum":
                 value = sums[bucket]
             elif stat == "SampleCount":
-                value = counts[bucket]
+                value = float(counts[bucket])
             elif stat == "Average":
                 value = sums[bucket] / counts[bucket]
             elif stat == "Maximum":
@@ -219,6 +234,7 @@ class EmulatedAws:
         self._mock.start()
         self.session = boto3.Session(region_name=self.region)
         self.attach(self.session)
+        self._install_item_level_transactions()
         try:
             self._seed()
         except BaseException:
@@ -290,6 +306,74 @@ class EmulatedAws:
             return ("InternalFailure", "Internal failure (injected fault)", 500)
         return None
 
+    def _install_item_level_transactions(self) -> None:
+        from moto.dynamodb.comparisons import get_filter_expression
+        from moto.dynamodb.exceptions import (
+            MultipleTransactionsException,
+            TooManyTransactionsException,
+            TransactionCanceledException,
+        )
+        from moto.dynamodb.models import dynamodb_backends
+
+        backend = dynamodb_backends[self.fleet.account_id][self.region]
+
+        def transact_write_items(transact_items: list[dict[str, Any]]) -> None:
+            if len(transact_items) > 100:
+                raise TooManyTransactionsException()
+            plan: list[tuple[str, dict[str, Any], dict[str, Any], Any]] = []
+            errors: list[tuple[str | None, str | None, None]] = []
+            seen: set[tuple[str, str]] = set()
+            for entry in transact_items:
+                op_type, op = next(iter(entry.items()))
+                table = backend.get_table(op["TableName"])
+                if op_type == "Put":
+                    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                    if table.range_key_attr is not None:
+                        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+                else:
+                    key = op["Key"]
+                ident = (op["TableName"], json.dumps(key, sort_keys=True))
+                if ident in seen:
+                    raise MultipleTransactionsException()
+                seen.add(ident)
+                current = backend.get_item(op["TableName"], key)
+                condition = op.get("ConditionExpression")
+                if condition and not get_filter_expression(
+                    condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                ).expr(current):
+                    errors.append(("ConditionalCheckFailed", "The conditional request failed", None))
+                else:
+                    errors.append((None, None, None))
+                plan.append((op_type, op, key, copy.deepcopy(current)))
+            if any(code is not None for code, _, _ in errors):
+                raise TransactionCanceledException(errors)
+            applied: list[tuple[str, dict[str, Any], Any]] = []
+            try:
+                for op_type, op, key, before in plan:
+                    names, values = op.get("ExpressionAttributeNames") or {}, op.get("ExpressionAttributeValues") or {}
+                    if op_type == "Put":
+                        backend.put_item(op["TableName"], op["Item"])
+                    elif op_type == "Delete":
+                        backend.delete_item(op["TableName"], key)
+                    elif op_type == "Update":
+                        backend.update_item(
+                            op["TableName"],
+                            key,
+                            update_expression=op["UpdateExpression"],
+                            expression_attribute_names=names,
+                            expression_attribute_values=values,
+                        )
+                    applied.append((op["TableName"], key, before))
+            except Exception:
+                for table_name, key, before in reversed(applied):  # all or nothing
+                    if before is None:
+                        backend.delete_item(table_name, key)
+                    else:
+                        backend.put_item(table_name, before.to_json()["Attributes"])
+                raise
+
+        backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
     # -- seeding --------------------------------------------------------------------------
 
     def _arn(self, kind: str, name: str) -> str:
@@ -298,6 +382,9 @@ class EmulatedAws:
     def _seed(self) -> None:
         from moto.sagemaker.models import sagemaker_backends
 
+        from spendwatch.ledger import TABLE_DEFINITION
+
+        self.client("dynamodb").create_table(TableName=LEDGER_TABLE, **TABLE_DEFINITION)
         sagemaker = self.client("sagemaker")
         backend = sagemaker_backends[self.fleet.account_id][self.region]
         role = f"arn:aws:iam::{self.fleet.account_id}:role/SageMakerExecutionRole"
@@ -411,10 +498,10 @@ class EmulatedAws:
     def _traffic(self, segments: list[Segment], floor: datetime, metric: str, dims: dict[str, str]) -> None:
         for segment in segments:
             start = max(segment.start, floor)
-            self.metrics.add(mn.SAGEMAKER_NAMESPACE, metric, dims, start, segment.end, segment.per_hour / 60, 1)
+            self.metrics.add(mn.SAGEMAKER_NAMESPACE, metric, dims, start, segment.end, segment.per_hour / 60, 60)
 
     def _seed_metrics(self, endpoint: FleetEndpoint, where: str) -> None:
-        samples = 60 / endpoint.metrics.publish_frequency_s
+        frequency = endpoint.metrics.publish_frequency_s
         for variant in endpoint.variants:
             vdims = {mn.DIM_ENDPOINT: endpoint.name, mn.DIM_VARIANT: variant.name}
             if endpoint.kind == "async":
@@ -440,7 +527,7 @@ class EmulatedAws:
                         start,
                         end,
                         25.0,
-                        samples,
+                        frequency,
                     )
                 for component, copy_index, instance, gpus in placements:
                     for gpu in gpus:
@@ -457,7 +544,7 @@ class EmulatedAws:
                             start,
                             end,
                             component.gpu_utilization_pct,
-                            samples,
+                            frequency,
                         )
 
     def _placements(
@@ -604,19 +691,19 @@ class EmulatedAws:
             if params.get("ScanBy", "TimestampDescending") == "TimestampDescending":
                 points.reverse()
             ids.append(query["Id"])
-            flat.extend((query["Id"], minute, value) for minute, value in points)
+            flat.extend((query["Id"], second, value) for second, value in points)
         offset = int(params.get("NextToken", "0") or 0)
         page = flat[offset : offset + self.page_datapoints]
         more = offset + self.page_datapoints < len(flat)
         grouped: dict[str, list[tuple[int, float]]] = {i: [] for i in ids} if offset == 0 else defaultdict(list)
-        for query_id, minute, value in page:
-            grouped[query_id].append((minute, value))
+        for query_id, second, value in page:
+            grouped[query_id].append((second, value))
         continuing = {flat[offset + self.page_datapoints][0]} if more else set()
         results = [
             {
                 "Id": query_id,
                 "Label": query_id,
-                "Timestamps": [_from_minute(m) for m, _ in points],
+                "Timestamps": [_from_second(t) for t, _ in points],
                 "Values": [v for _, v in points],
                 "StatusCode": "PartialData" if query_id in continuing else "Complete",
             }
@@ -628,7 +715,7 @@ class EmulatedAws:
         return response
 
     def _cloudwatch_ListMetrics(self, params: dict[str, Any]) -> dict[str, Any]:
-        recent = _minute(self.now - LIST_METRICS_RECENT)
+        recent = _second(self.now - LIST_METRICS_RECENT)
         wanted = params.get("Dimensions", [])
         found = []
         for series in self.metrics.all():
@@ -639,7 +726,7 @@ class EmulatedAws:
             dims = dict(series.dimensions)
             if not all(f["Name"] in dims and ("Value" not in f or dims[f["Name"]] == f["Value"]) for f in wanted):
                 continue
-            if max(p.end_min for p in series.pieces) <= recent:
+            if max(p.end_s for p in series.pieces) <= recent:
                 continue
             found.append(
                 {
@@ -711,4 +798,3 @@ def _time(value: Any) -> datetime:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     parsed: datetime = parse_timestamp(value)
     return parsed.astimezone(UTC)
-

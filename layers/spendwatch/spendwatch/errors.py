@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SpendwatchError(Exception):
     """Base class of every error spendwatch raises on purpose."""
@@ -22,7 +24,8 @@ class InputError(SpendwatchError):
 class AwsError(SpendwatchError):
     """An AWS call failed after its retries; ``operation`` names the API call."""
 
-    def __init__(self, operation: str, code: str, message: str) -> None:
+    def __init__(self, operation: str, code: str, message: str, response: dict[str, Any] | None = None) -> None:
         super().__init__(f"{operation} failed: {code}: {message}")
         self.operation = operation
         self.code = code
+        self.response = response or {}

@@ -4,7 +4,7 @@ event fails with an error naming the field, before anything is read or written."
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -43,7 +43,16 @@ class ScheduledScan(BaseModel):
             raise ValueError(exc.message) from None
 
 
-def parse_event(event: Any, model: type[ScheduledScan]) -> ScheduledScan:
+class ScheduledMeter(ScheduledScan):
+    """The hourly meter's schedule event: only the scheduled instant matters."""
+
+    task: Literal["meter"] = "meter"  # type: ignore[assignment]
+
+
+E = TypeVar("E", bound=ScheduledScan)
+
+
+def parse_event(event: Any, model: type[E]) -> E:
     if not isinstance(event, dict):
         raise InputError("event", f"expected a JSON object, got {type(event).__name__}")
     try:

@@ -4,15 +4,23 @@ files under functions/ only set up Powertools and call in here."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.reports import ReportStore
 from spendwatch.aws.session import lambda_aws
-from spendwatch.config import IdleScanConfig
-from spendwatch.emf import emit_scan_metrics
-from spendwatch.events import ScheduledScan
+from spendwatch.config import CostMeterConfig, IdleScanConfig
+from spendwatch.costs import align_down, run_meter
+from spendwatch.emf import emit_meter_metrics, emit_scan_metrics
+from spendwatch.events import ScheduledMeter, ScheduledScan
+from spendwatch.metering import CostRecord, Interval
+from spendwatch.money import format_money
 from spendwatch.scan import PriceSettings, ScanSettings, run_scan
+from spendwatch.timestamps import format_utc
 
 
 def idle_scan(event: ScheduledScan, config: IdleScanConfig, log: Any) -> dict[str, Any]:
@@ -31,7 +39,68 @@ def idle_scan(event: ScheduledScan, config: IdleScanConfig, log: Any) -> dict[st
     document = report.to_json()
     stored = ReportStore(aws.client("dynamodb"), config.table_name, aws.retry).put(document, report.scanned_at, report.region)
     emit_scan_metrics(report, config.namespace, config.endpoint_metrics)
-    summary = {**document["summary"], "scanned_at": document["scanned_at"], "region": report.region,
-               "stored": stored.created, "report_key": {"pk": stored.key[0], "sk": stored.key[1]}}
+    summary = {
+        **document["summary"],
+        "scanned_at": document["scanned_at"],
+        "region": report.region,
+        "stored": stored.created,
+        "report_key": {"pk": stored.key[0], "sk": stored.key[1]},
+    }
     log.info("idle scan done", extra={"summary": summary})
+    return summary
+
+
+def cost_meter(event: ScheduledMeter, config: CostMeterConfig, remaining_ms: Callable[[], int], log: Any) -> dict[str, Any]:
+    """Meter every closed interval since the last one completed (state in the table): a
+    missed run catches up, a duplicate delivery finds nothing to do, and a run that nears
+    the Lambda deadline stops after a whole interval and leaves the rest to the next."""
+    aws = lambda_aws(config.region, event.scheduled_time)
+    ledger = Ledger(aws.client("dynamodb"), config.table_name, aws.retry)
+    end = align_down(event.scheduled_time, config.interval_minutes)
+    last = ledger.meter_state(config.region)
+    start = (
+        last
+        if last is not None
+        else end - timedelta(hours=config.backfill_hours)
+        if config.backfill_hours
+        else end - timedelta(minutes=config.interval_minutes)
+    )
+    start = align_down(start, config.interval_minutes)
+    prices = PriceSettings(
+        price_parameter=config.prices_parameter,
+        refresh_from_api=config.refresh_prices,
+        cache_path=Path(tempfile.gettempdir()) / "spendwatch-prices.json",
+    )
+
+    def done(interval: Interval, records: list[CostRecord]) -> None:
+        emit_meter_metrics(config.region, interval, records, config.namespace, event.scheduled_time)
+        ledger.advance(config.region, interval.end)
+
+    run = (
+        run_meter(
+            aws,
+            ledger,
+            start,
+            end,
+            config.interval_minutes,
+            prices,
+            out_of_time=lambda: remaining_ms() < config.deadline_margin_s * 1000,
+            on_interval=done,
+        )
+        if start < end
+        else None
+    )
+    summary = {
+        "region": config.region,
+        "from": format_utc(start),
+        "to": format_utc(end),
+        "intervals": len(run.metered) if run else 0,
+        "records_written": run.written if run else 0,
+        "records_already_in_ledger": run.existing if run else 0,
+        "cost_usd": format_money(sum((r.cost_usd for r in run.records), Decimal(0))) if run else "0.000000",
+        "findings": [f"{f.endpoint_name}: {f.kind}" for f in run.findings] if run else [],
+        "stopped_early": run.stopped_early if run else False,
+        "metered_until": format_utc(run.metered[-1].end) if run and run.metered else (format_utc(last) if last else None),
+    }
+    log.info("cost meter done", extra={"summary": summary})
     return summary

@@ -38,6 +38,8 @@ class Variant:
     """True when the variant hosts inference components (even none deployed yet)."""
     serverless_memory_mb: int | None = None
     serverless_max_concurrency: int | None = None
+    model_name: str | None = None
+    """The model of a classic variant (None when it hosts components)."""
 
 
 @dataclass(frozen=True)

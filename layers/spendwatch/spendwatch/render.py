@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from spendwatch.chargeback import Chargeback
+from spendwatch.costs import MeterRun
 from spendwatch.idle import ScanReport, Status
+from spendwatch.money import format_money
+from spendwatch.timestamps import format_utc
 
 _ORDER = {Status.IDLE: 0, Status.NEW: 1, Status.ACTIVE: 2, Status.NOT_IN_SERVICE: 3, Status.EXCLUDED: 4}
 _STYLE = {
@@ -98,3 +103,85 @@ def scan_table(report: ScanReport, console: Console) -> None:
             + ", ".join(report.unpriced_instance_types)
             + ". Add them with --prices FILE or refresh with --refresh-prices.[/yellow]"
         )
+
+
+def meter_json(run: MeterRun) -> dict[str, Any]:
+    return {
+        "records": [
+            {
+                "interval_start": format_utc(r.interval_start),
+                "interval_end": format_utc(r.interval_end),
+                "endpoint_name": r.endpoint_name,
+                "variant_name": r.variant_name,
+                "kind": r.kind.value,
+                "inference_component_name": r.inference_component_name,
+                "model_name": r.model_name,
+                "instance_type": r.instance_type,
+                "gpu_seconds": str(r.gpu_seconds),
+                "core_seconds": str(r.core_seconds),
+                "instance_seconds": str(r.instance_seconds),
+                "cost_usd": format_money(r.cost_usd),
+                "basis": r.basis.value,
+                "price_usd_per_hour": str(r.price_usd_per_hour),
+                "price_source": r.price_source,
+                "tags": r.tags,
+            }
+            for r in run.records
+        ],
+        "findings": [{"endpoint_name": f.endpoint_name, "kind": f.kind, "message": f.message} for f in run.findings],
+        "intervals": len(run.metered),
+        "written": run.written,
+        "already_in_ledger": run.existing,
+        "total_cost_usd": format_money(sum((r.cost_usd for r in run.records), Decimal(0))),
+    }
+
+
+def meter_summary(run: MeterRun, console: Console) -> None:
+    total = sum((r.cost_usd for r in run.records), Decimal(0))
+    console.print(
+        f"{len(run.metered)} intervals, {len(run.records)} records ({run.written} written, {run.existing} already in the "
+        f"ledger), {_usd(total, '0.01')} in all."
+    )
+    for finding in run.findings:
+        console.print(f"[yellow]{finding.endpoint_name}: {finding.kind}: {finding.message}[/yellow]", highlight=False)
+
+
+def meter_table(run: MeterRun, console: Console) -> None:
+    table = Table(title="Cost by resource", title_justify="left")
+    for column, justify in (
+        ("Endpoint", "left"),
+        ("Resource", "left"),
+        ("Kind", "left"),
+        ("GPU-hours", "right"),
+        ("Cost", "right"),
+        ("Basis", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    totals: dict[tuple[str, str, str, str], list[Decimal]] = {}
+    for r in run.records:
+        key = (r.endpoint_name, r.inference_component_name or "-", r.kind.value, r.basis.value)
+        acc = totals.setdefault(key, [Decimal(0), Decimal(0)])
+        acc[0] += r.gpu_seconds
+        acc[1] += r.cost_usd
+    for (endpoint, resource, kind, basis), (gpu_s, cost) in sorted(totals.items()):
+        table.add_row(endpoint, resource, kind, f"{gpu_s / 3600:,.2f}", _usd(cost, "0.000001"), basis)
+    console.print(table)
+    meter_summary(run, console)
+
+
+def chargeback_table(result: Chargeback, console: Console) -> None:
+    table = Table(
+        title=f"Chargeback by {result.by}, {result.start:%Y-%m-%d %H:%M} to {result.end:%Y-%m-%d %H:%M} UTC",
+        title_justify="left",
+        min_width=64,
+    )
+    table.add_column(result.by.capitalize())
+    table.add_column("Cost (USD)", justify="right")
+    table.add_column("Share", justify="right")
+    total = result.total
+    for key, cost in result.groups:
+        share = f"{cost / total * 100:.1f} %" if total else "-"
+        table.add_row(key, format_money(cost), share)
+    table.add_section()
+    table.add_row("[bold]Total[/]", f"[bold]{format_money(total)}[/]", "100.0 %" if total else "-")
+    console.print(table)

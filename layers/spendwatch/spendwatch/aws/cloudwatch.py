@@ -19,6 +19,8 @@ from typing import Any
 
 from spendwatch import metricnames as mn
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.inventory import Inventory
+from spendwatch.metering import Interval, VariantSamples
 from spendwatch.timestamps import MINUTE, ensure_utc, floor_minute
 from spendwatch.usage import MetricSeries, Usage, UsageKey
 
@@ -123,6 +125,63 @@ class CloudWatchMetrics:
             if any(name in mn.GPU_DIMENSIONS for name, _ in dims):
                 found.append(MetricSeries(metric["Namespace"], metric["MetricName"], dims))
         return sorted(found, key=lambda s: s.dimensions)
+
+    def enhanced_samples(
+        self, inventory: Inventory, periods: Sequence[Interval], progress: Progress | None = None
+    ) -> dict[tuple[str, str, datetime], VariantSamples]:
+        """Sample counts of every enhanced-metrics series (per GPU held, per instance) of the
+        inventory's endpoints, per interval, keyed by (endpoint, variant, interval start).
+
+        Series are discovered with ListMetrics once per metric for the whole region (the GPU
+        dimension's name is whatever the account uses), then read as SampleCount with the
+        interval as period, 500 series a call. A variant with no series gets no entry, and is
+        then metered by allocation.
+        """
+        if not periods:
+            return {}
+        enhanced = {e.name for e in inventory.endpoints if e.metrics.enhanced}
+        if not enhanced:
+            return {}
+        gpu: list[MetricSeries] = []
+        instance: list[MetricSeries] = []
+        for metric_name, bucket in (
+            (mn.GPU_UTILIZATION, gpu),
+            (mn.CPU_UTILIZATION_NORMALIZED, instance),
+            (mn.CPU_UTILIZATION, instance),
+        ):
+            namespace = mn.ENHANCED_COMPONENTS_NAMESPACE if bucket is gpu else mn.ENHANCED_ENDPOINTS_NAMESPACE
+            for metric in self.list_metrics(namespace, metric_name, {}):
+                dims = tuple((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+                names = dict(dims)
+                if names.get(mn.DIM_ENDPOINT) not in enhanced or mn.DIM_VARIANT not in names:
+                    continue
+                if bucket is gpu and not (mn.DIM_COMPONENT in names and any(n in names for n in mn.GPU_DIMENSIONS)):
+                    continue
+                if bucket is instance and set(names) != {mn.DIM_ENDPOINT, mn.DIM_VARIANT, mn.DIM_INSTANCE}:
+                    continue
+                bucket.append(MetricSeries(namespace, metric_name, dims))
+        period_s = periods[0].seconds
+        series = gpu + instance
+        counts = self.get_metric_data(
+            [Query(s, period_s, "SampleCount") for s in series], periods[0].start, periods[-1].end, progress
+        )
+        starts = [p.start for p in periods]
+        out: dict[tuple[str, str, datetime], dict[str, object]] = {}
+        for s, points in zip(series, counts, strict=True):
+            names = dict(s.dimensions)
+            by_start = {ts: round(v) for ts, v in points}
+            for start in starts:
+                entry = out.setdefault((names[mn.DIM_ENDPOINT], names[mn.DIM_VARIANT], start), {"instances": 0, "gpus": {}})
+                n = by_start.get(start, 0)
+                if s.namespace == mn.ENHANCED_ENDPOINTS_NAMESPACE:
+                    entry["instances"] = int(entry["instances"]) + n  # type: ignore[call-overload]
+                else:
+                    held: dict[str, int] = entry["gpus"]  # type: ignore[assignment]
+                    held[names[mn.DIM_COMPONENT]] = held.get(names[mn.DIM_COMPONENT], 0) + n
+        return {
+            key: VariantSamples(instance_samples=int(v["instances"]), gpu_samples=dict(v["gpus"]))  # type: ignore[call-overload]
+            for key, v in out.items()
+        }
 
     def usage(
         self,

@@ -54,7 +54,7 @@ class RetryPolicy:
                     delay = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
                     self.sleep(random.uniform(0, delay))  # noqa: S311 - jitter, not security
                     continue
-                raise AwsError(operation, code, message) from exc
+                raise AwsError(operation, code, message, exc.response) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
 

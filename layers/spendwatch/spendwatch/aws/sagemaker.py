@@ -160,6 +160,7 @@ def _endpoint(
                 hosts_components=(name, variant_name) in hosting or (not serverless and not cfg.get("ModelName")),
                 serverless_memory_mb=serverless.get("MemorySizeInMB") if serverless else None,
                 serverless_max_concurrency=serverless.get("MaxConcurrency") if serverless else None,
+                model_name=cfg.get("ModelName"),
             )
         )
     if config.get("AsyncInferenceConfig"):

@@ -4,6 +4,7 @@ an ``AwsContext``."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from botocore.config import Config
 
 from spendwatch import __version__
 from spendwatch.aws.retry import DEFAULT_RETRY, NO_WAIT_RETRY, RetryPolicy
-from spendwatch.emulator import EmulatedAws
+from spendwatch.emulator import LEDGER_TABLE, EmulatedAws
+from spendwatch.errors import InputError
 from spendwatch.fleet import Fleet, load_fleet
 
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, user_agent_extra=f"spendwatch/{__version__}")
@@ -33,13 +35,20 @@ class AwsContext:
     emulator: EmulatedAws | None = None
 
     def client(self, service: str, region: str | None = None) -> Any:
-        return self.session.client(
-            service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=_CONFIG
-        )
+        return self.session.client(service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=_CONFIG)
 
     @property
     def fleet(self) -> Fleet | None:
         return self.emulator.fleet if self.emulator else None
+
+    def table_name(self, given: str | None) -> str:
+        """The ledger table: the emulated one with --fleet, else --table / SPENDWATCH_TABLE_NAME."""
+        if self.emulator is not None:
+            return LEDGER_TABLE
+        name = given or os.environ.get("SPENDWATCH_TABLE_NAME", "")
+        if not name:
+            raise InputError("--table", "name the ledger table (the stack's LedgerTableName output) or set SPENDWATCH_TABLE_NAME")
+        return name
 
 
 @contextmanager
@@ -58,8 +67,6 @@ def open_aws(
         return
     session = boto3.Session(profile_name=profile, region_name=region)
     if not session.region_name:
-        from spendwatch.errors import InputError
-
         raise InputError("--region", "no region given and none configured (AWS_REGION, profile)")
     yield AwsContext(session.region_name, datetime.now(UTC), session, DEFAULT_RETRY, 8, endpoint_url)
 

@@ -1,0 +1,187 @@
+"""DynamoDB adapter of the chargeback ledger (layout in ``spendwatch.ledger``).
+
+Records are written with TransactWriteItems: each record's Put is conditional on the record
+not existing, and the monthly rollups it adds to move in the same transaction, so a replayed
+or overlapping run changes nothing: neither the record nor any total.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.errors import AwsError
+from spendwatch.ledger import from_item, record_key, record_pk, rollup_deltas, rollup_pk, state_key, to_item
+from spendwatch.metering import CostRecord
+from spendwatch.timestamps import format_utc, parse_utc
+
+IAM_ACTIONS = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+)
+MAX_ACTIONS = 100  # TransactWriteItems' limit
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _dump(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items()}
+
+
+def _load(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    written: int
+    existing: int
+
+
+class Ledger:
+    def __init__(self, client: Any, table_name: str, retry: RetryPolicy = DEFAULT_RETRY) -> None:
+        self._client = client
+        self._table = table_name
+        self._retry = retry
+
+    # -- writing ----------------------------------------------------------------------
+
+    def write(self, records: Iterable[CostRecord]) -> WriteResult:
+        """Write records once each; records already in the ledger are left as they are."""
+        pending = list(records)
+        written = existing = 0
+        while pending:
+            batch, rollups = self._batch(pending)
+            try:
+                self._transact(batch, rollups)
+            except AwsError as exc:
+                if exc.code != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons", [])
+                present = {i for i, r in enumerate(reasons[: len(batch)]) if r.get("Code") == "ConditionalCheckFailed"}
+                if not present:
+                    raise  # a conflict the retry policy could not outlast
+                existing += len(present)
+                keep = [r for i, r in enumerate(batch) if i not in present]
+                pending = keep + pending[len(batch) :]
+                continue
+            written += len(batch)
+            pending = pending[len(batch) :]
+        return WriteResult(written, existing)
+
+    @staticmethod
+    def _batch(pending: list[CostRecord]) -> tuple[list[CostRecord], dict[tuple[str, str], Decimal]]:
+        """As many records as fit one transaction with the (merged) rollups they move."""
+        batch: list[CostRecord] = []
+        rollups: dict[tuple[str, str], Decimal] = {}
+        for record in pending:
+            deltas = rollup_deltas(record)
+            if len(batch) + 1 + len(set(rollups) | set(deltas)) > MAX_ACTIONS:
+                break
+            batch.append(record)
+            for key, value in deltas.items():
+                rollups[key] = rollups.get(key, Decimal(0)) + value
+        return batch, rollups
+
+    def _transact(self, batch: list[CostRecord], rollups: dict[tuple[str, str], Decimal]) -> None:
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _dump(to_item(record)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for record in batch
+        ]
+        counts: dict[tuple[str, str], int] = {}
+        for record in batch:
+            for key in rollup_deltas(record):
+                counts[key] = counts.get(key, 0) + 1
+        for (pk, sk), cost in rollups.items():
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _dump({"pk": pk, "sk": sk}),
+                        "UpdateExpression": "ADD cost_usd :cost, #records :n SET #type = :type",
+                        "ExpressionAttributeNames": {"#records": "records", "#type": "type"},
+                        "ExpressionAttributeValues": _dump({":cost": cost, ":n": counts[(pk, sk)], ":type": "rollup"}),
+                    }
+                }
+            )
+        token = hashlib.sha256("|".join("#".join(record_key(r)) for r in batch).encode()).hexdigest()[:36]
+        self._retry.call("TransactWriteItems", self._client.transact_write_items, TransactItems=actions, ClientRequestToken=token)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def records(self, region: str, start: datetime, end: datetime) -> Iterator[CostRecord]:
+        """Records whose interval starts in ``[start, end)``: one Query per day partition."""
+        day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        while day < end:
+            values = {":pk": record_pk(region, day), ":a": format_utc(start), ":b": format_utc(end)}
+            for item in self._query("pk = :pk AND sk BETWEEN :a AND :b", values):
+                yield from_item(item)
+            day += timedelta(days=1)
+
+    def rollups(self, region: str, month: str, by: str) -> dict[str, Decimal]:
+        """The month's totals per value of ``by`` (``team``, ..., or ``total``)."""
+        return {item["sk"]: Decimal(item["cost_usd"]) for item in self._query("pk = :pk", {":pk": rollup_pk(region, month, by)})}
+
+    def _query(self, condition: str, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        start_key: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeValues": _dump(values),
+            }
+            if start_key:
+                kwargs["ExclusiveStartKey"] = start_key
+            page = self._retry.call("Query", self._client.query, **kwargs)
+            for item in page.get("Items", []):
+                yield _load(item)
+            start_key = page.get("LastEvaluatedKey")
+            if not start_key:
+                return
+
+    # -- the meter's progress -------------------------------------------------------------
+
+    def meter_state(self, region: str) -> datetime | None:
+        pk, sk = state_key(region)
+        item = self._retry.call(
+            "GetItem", self._client.get_item, TableName=self._table, Key=_dump({"pk": pk, "sk": sk}), ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        return parse_utc(_load(item)["last_end"], "meter state last_end")
+
+    def advance(self, region: str, end: datetime) -> bool:
+        """Record that everything before ``end`` is metered; never moves backwards."""
+        pk, sk = state_key(region)
+        try:
+            self._retry.call(
+                "UpdateItem",
+                self._client.update_item,
+                TableName=self._table,
+                Key=_dump({"pk": pk, "sk": sk}),
+                UpdateExpression="SET last_end = :end, #type = :type",
+                ConditionExpression="attribute_not_exists(last_end) OR last_end < :end",
+                ExpressionAttributeNames={"#type": "type"},
+                ExpressionAttributeValues=_dump({":end": format_utc(end), ":type": "meter-state"}),
+            )
+        except AwsError as exc:
+            if exc.code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

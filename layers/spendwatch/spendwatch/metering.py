@@ -1,0 +1,321 @@
+"""GPU cost metering: the pure core. Measured GPU-, core- and instance-seconds and prices
+go in; cost records come out, one per (resource, interval).
+
+For each endpoint variant and interval (cost semantics of docs/fleet-spec.md):
+
+* a component's GPU-seconds = its GPU samples x the publish frequency (enhanced metrics,
+  ``basis: metrics``), or copies x accelerators x seconds (``basis: allocation``); its cost is
+  GPU-seconds x P / G / 3600. A CPU-only component is charged reserved core-seconds x P / V / 3600;
+* unallocated = the instances' capacity minus what components held, at the same rate;
+* a classic variant is charged whole: instance-seconds x P / 3600;
+* serverless endpoints bill per request and are not metered: they are reported as such,
+  never silently charged zero; an unpriced instance type is reported and writes no record.
+
+Conservation holds exactly: for every endpoint variant and interval, component costs plus
+unallocated equal the instances' cost, to the micro-dollar, because the instances' cost is
+rounded once and then divided among the records by the largest-remainder method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal, localcontext
+from enum import StrEnum
+from typing import Any
+
+from spendwatch.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory, Variant
+from spendwatch.money import MONEY_PLACES
+from spendwatch.pricing import PriceBook
+
+QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)  # one micro-dollar
+TAG_KEYS = ("team", "cost-center", "project")
+
+
+class RecordKind(StrEnum):
+    COMPONENT = "component"
+    UNALLOCATED = "unallocated"
+    ENDPOINT = "endpoint"
+
+
+class Basis(StrEnum):
+    METRICS = "metrics"
+    ALLOCATION = "allocation"
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> int:
+        return int((self.end - self.start).total_seconds())
+
+
+def intervals(start: datetime, end: datetime, minutes: int) -> list[Interval]:
+    """Consecutive intervals of ``minutes`` covering ``[start, end)`` (the last may not pass end)."""
+    step = timedelta(minutes=minutes)
+    out = []
+    cursor = start
+    while cursor + step <= end:
+        out.append(Interval(cursor, cursor + step))
+        cursor += step
+    return out
+
+
+@dataclass(frozen=True)
+class VariantSamples:
+    """What CloudWatch says about one variant in one interval. ``None`` means no enhanced
+    metric exists for it, so allocation (current counts) stands in."""
+
+    instance_samples: int | None = None
+    gpu_samples: Mapping[str, int] | None = None  # component name -> GPU samples
+
+
+@dataclass(frozen=True)
+class CostRecord:
+    region: str
+    interval_start: datetime
+    interval_end: datetime
+    endpoint_name: str
+    variant_name: str
+    kind: RecordKind
+    inference_component_name: str | None
+    model_name: str | None
+    instance_type: str
+    gpu_seconds: Decimal
+    core_seconds: Decimal
+    instance_seconds: Decimal
+    cost_usd: Decimal
+    basis: Basis
+    price_usd_per_hour: Decimal
+    price_source: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def resource(self) -> str:
+        """Stable identity of the charged resource within an endpoint."""
+        return f"{self.variant_name}#{self.kind.value}#{self.inference_component_name or '-'}"
+
+    def key(self, by: str) -> str | None:
+        """The value this record is grouped under for ``--by``."""
+        if by == "endpoint":
+            return self.endpoint_name
+        if by == "component":
+            return self.inference_component_name
+        if by == "model":
+            return self.model_name
+        return self.tags.get(by)
+
+
+@dataclass(frozen=True)
+class Finding:
+    endpoint_name: str
+    kind: str  # unpriced | serverless-unmetered | over-allocated
+    message: str
+
+
+@dataclass
+class MeterResult:
+    records: list[CostRecord] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def resolved_tags(endpoint: Endpoint, component: InferenceComponent | None) -> dict[str, str]:
+    """A component's own tags, falling back to its endpoint's key by key; others: the endpoint's."""
+    tags = dict(endpoint.tags)
+    if component is not None:
+        tags.update(component.tags)
+    return {k: v for k, v in tags.items() if k in TAG_KEYS}
+
+
+def meter(
+    inventory: Inventory,
+    samples: Mapping[tuple[str, str, datetime], VariantSamples],
+    prices: PriceBook,
+    interval: Interval,
+) -> MeterResult:
+    """Cost records of every endpoint variant for one interval. ``samples`` is keyed by
+    (endpoint, variant, interval start)."""
+    result = MeterResult()
+    for endpoint in inventory.endpoints:
+        if endpoint.kind is EndpointKind.SERVERLESS:
+            result.findings.append(
+                Finding(
+                    endpoint.name,
+                    "serverless-unmetered",
+                    "serverless endpoint: billed per request and per GB-second; see Cost Explorer, not metered here",
+                )
+            )
+            continue
+        components = inventory.components_of(endpoint.name)
+        for variant in endpoint.variants:
+            if variant.instance_type is None:
+                continue
+            measured = samples.get((endpoint.name, variant.name, interval.start), VariantSamples())
+            own = [c for c in components if c.variant_name == variant.name]
+            _meter_variant(result, inventory.region, endpoint, variant, own, measured, prices, interval)
+    return result
+
+
+def _meter_variant(
+    result: MeterResult,
+    region: str,
+    endpoint: Endpoint,
+    variant: Variant,
+    components: list[InferenceComponent],
+    measured: VariantSamples,
+    prices: PriceBook,
+    interval: Interval,
+) -> None:
+    instance_type = variant.instance_type
+    assert instance_type is not None
+    price, spec = prices.price(instance_type), prices.spec(instance_type)
+    frequency = endpoint.metrics.publish_frequency_s
+    if measured.instance_samples is not None:
+        instance_seconds = Decimal(measured.instance_samples * frequency)
+        instance_basis = Basis.METRICS
+    else:
+        instance_seconds = Decimal(variant.instance_count * interval.seconds)
+        instance_basis = Basis.ALLOCATION
+    if instance_seconds == 0:
+        return  # no instance ran: nothing to charge
+    if price is None or (variant.hosts_components and spec is None):
+        result.findings.append(
+            Finding(
+                endpoint.name,
+                "unpriced",
+                f"{instance_type} has no known price{'' if spec else ' or hardware'}: "
+                f"{instance_seconds} instance-seconds of {variant.name} not charged",
+            )
+        )
+        return
+    rate = price.usd_per_hour
+    base: dict[str, Any] = {
+        "region": region,
+        "interval_start": interval.start,
+        "interval_end": interval.end,
+        "endpoint_name": endpoint.name,
+        "variant_name": variant.name,
+        "instance_type": instance_type,
+        "price_usd_per_hour": rate,
+        "price_source": price.source,
+    }
+    with localcontext() as ctx:
+        ctx.prec = 60
+        total = instance_seconds * rate / 3600
+        if not variant.hosts_components:
+            gpus = spec.gpus if spec else 0
+            result.records.append(
+                CostRecord(
+                    **base,
+                    kind=RecordKind.ENDPOINT,
+                    inference_component_name=None,
+                    model_name=variant.model_name,
+                    gpu_seconds=instance_seconds * gpus,
+                    core_seconds=instance_seconds * (spec.vcpus if spec else 0),
+                    instance_seconds=instance_seconds,
+                    cost_usd=_round(total),
+                    basis=instance_basis,
+                    tags=resolved_tags(endpoint, None),
+                )
+            )
+            return
+        assert spec is not None
+        gpu_instance = spec.gpus > 0
+        held: list[tuple[InferenceComponent, Decimal, Decimal, Basis, Decimal]] = []
+        for component in components:
+            gpu_s, core_s, basis = _held(component, measured, frequency, interval)
+            if gpu_s == 0 and core_s == 0:
+                continue
+            if component.accelerators_per_copy > 0 and gpu_instance:
+                exact = gpu_s * rate / spec.gpus / 3600
+            else:
+                exact = core_s * rate / spec.vcpus / 3600 if spec.vcpus else Decimal(0)
+            held.append((component, gpu_s, core_s, basis, exact))
+        claimed = sum((h[4] for h in held), Decimal(0))
+        if claimed > total:
+            result.findings.append(
+                Finding(
+                    endpoint.name,
+                    "over-allocated",
+                    f"components held more than {variant.name}'s instances during {interval.start:%Y-%m-%dT%H:%MZ}: "
+                    "their costs were scaled to the instances' cost",
+                )
+            )
+            held = [(c, g, k, b, e * total / claimed) for c, g, k, b, e in held]
+            claimed = total
+        shares = [h[4] for h in held] + [total - claimed]
+        costs = _largest_remainder(shares, _round(total))
+        for (component, gpu_s, core_s, basis, _), cost in zip(held, costs, strict=False):
+            result.records.append(
+                CostRecord(
+                    **base,
+                    kind=RecordKind.COMPONENT,
+                    inference_component_name=component.name,
+                    model_name=component.model_name,
+                    gpu_seconds=gpu_s,
+                    core_seconds=core_s,
+                    instance_seconds=instance_seconds,
+                    cost_usd=cost,
+                    basis=basis,
+                    tags=resolved_tags(endpoint, component),
+                )
+            )
+        free_gpu_s = max(Decimal(0), instance_seconds * spec.gpus - sum((h[1] for h in held), Decimal(0)))
+        free_core_s = max(Decimal(0), instance_seconds * spec.vcpus - sum((h[2] for h in held), Decimal(0)))
+        result.records.append(
+            CostRecord(
+                **base,
+                kind=RecordKind.UNALLOCATED,
+                inference_component_name=None,
+                model_name=None,
+                gpu_seconds=free_gpu_s if gpu_instance else Decimal(0),
+                core_seconds=free_core_s,
+                instance_seconds=instance_seconds,
+                cost_usd=costs[-1],
+                basis=instance_basis,
+                tags=resolved_tags(endpoint, None),
+            )
+        )
+
+
+def _held(
+    component: InferenceComponent, measured: VariantSamples, frequency: int, interval: Interval
+) -> tuple[Decimal, Decimal, Basis]:
+    """(GPU-seconds, core-seconds, basis) a component held during the interval."""
+    seconds = Decimal(interval.seconds)
+    cores = Decimal(str(component.cpu_cores_per_copy)) * component.copies * seconds
+    if component.accelerators_per_copy > 0 and measured.gpu_samples is not None:
+        gpu_s = Decimal(measured.gpu_samples.get(component.name, 0) * frequency)
+        # Cores follow the GPUs actually held (copies running), not the current copy count.
+        per_gpu_cores = Decimal(str(component.cpu_cores_per_copy)) / Decimal(str(component.accelerators_per_copy))
+        return gpu_s, gpu_s * per_gpu_cores, Basis.METRICS
+    gpu_s = Decimal(str(component.accelerators_per_copy)) * component.copies * seconds
+    return gpu_s, cores, Basis.ALLOCATION
+
+
+def _round(value: Decimal) -> Decimal:
+    return value.quantize(QUANTUM)  # half-even, the context default
+
+
+def _largest_remainder(shares: list[Decimal], total: Decimal) -> list[Decimal]:
+    """Divide ``total`` (a whole number of quanta) among ``shares`` in proportion, in whole
+    quanta, so the parts add up to ``total`` exactly (Hamilton's method)."""
+    if not shares:
+        return []
+    whole = sum(shares, Decimal(0))
+    units = int(total / QUANTUM)
+    if whole == 0:
+        return [Decimal(0)] * (len(shares) - 1) + [total]
+    with localcontext() as ctx:
+        ctx.prec = 60
+        exact = [s / whole * units for s in shares]
+    floors = [int(e.to_integral_value(rounding=ROUND_FLOOR)) for e in exact]
+    left = units - sum(floors)
+    order = sorted(range(len(shares)), key=lambda i: (exact[i] - floors[i], -i), reverse=True)
+    for i in order[:left]:
+        floors[i] += 1
+    return [QUANTUM * n for n in floors]

@@ -1,0 +1,364 @@
+"""template.yaml's promises, checked on the template itself: runtimes, schedules, the table,
+the encrypted topic, alarms, the dashboard and the environment each function's code reads."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from spendwatch import metricnames as mn
+from tests.conftest import REPO
+from tests.template import load_template
+
+TEMPLATE = load_template()
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+PARAMETERS: dict[str, Any] = TEMPLATE["Parameters"]
+FUNCTIONS = sorted(k for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function")
+QUEUES = sorted(k for k, v in RESOURCES.items() if v["Type"] == "AWS::SQS::Queue")
+ALARMS = {k: v["Properties"] for k, v in RESOURCES.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+
+# What each function is scheduled to do, and the environment its code reads (its contract with template.yaml).
+TASKS = {"IdleScanFunction": "idle-scan", "CostMeterFunction": "meter", "NotifierFunction": "notify"}
+ENVIRONMENT = {
+    "IdleScanFunction": {
+        "SPENDWATCH_TABLE_NAME",
+        "SPENDWATCH_LOOKBACK_HOURS",
+        "SPENDWATCH_PRICES_PARAMETER",
+        "SPENDWATCH_REFRESH_PRICES",
+        "SPENDWATCH_METRICS_NAMESPACE",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_LOG_LEVEL",
+    },
+    "CostMeterFunction": {
+        "SPENDWATCH_TABLE_NAME",
+        "SPENDWATCH_INTERVAL_MINUTES",
+        "SPENDWATCH_METER_BACKFILL_HOURS",
+        "SPENDWATCH_PRICES_PARAMETER",
+        "SPENDWATCH_REFRESH_PRICES",
+        "SPENDWATCH_METRICS_NAMESPACE",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_LOG_LEVEL",
+    },
+    "NotifierFunction": {
+        "SPENDWATCH_TABLE_NAME",
+        "SPENDWATCH_TOPIC_ARN",
+        "SPENDWATCH_BUDGETS_PARAMETER",
+        "SPENDWATCH_BUDGET_THRESHOLDS",
+        "SPENDWATCH_METRICS_NAMESPACE",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_LOG_LEVEL",
+    },
+}
+
+
+def props(logical_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = RESOURCES[logical_id]["Properties"]
+    return found
+
+
+def ref(value: Any) -> str:
+    assert isinstance(value, dict), value
+    assert set(value) == {"Ref"}, value
+    return str(value["Ref"])
+
+
+def get_att(value: Any) -> tuple[str, str]:
+    assert isinstance(value, dict), value
+    assert set(value) == {"Fn::GetAtt"}, value
+    target = value["Fn::GetAtt"]
+    resource, _, attribute = target.partition(".") if isinstance(target, str) else (target[0], ".", target[1])
+    return resource, attribute
+
+
+def schedule_of(logical_id: str) -> dict[str, Any]:
+    events = props(logical_id)["Events"]
+    assert len(events) == 1, f"{logical_id}: one schedule, got {sorted(events)}"
+    (event,) = events.values()
+    assert event["Type"] == "ScheduleV2", f"{logical_id}: EventBridge Scheduler (ScheduleV2), not {event['Type']}"
+    found: dict[str, Any] = event["Properties"]
+    return found
+
+
+def test_the_three_functions_are_there() -> None:
+    assert set(FUNCTIONS) == set(TASKS)
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_function_is_python313_arm64_on_the_layer_with_its_log_group(logical_id: str) -> None:
+    p = props(logical_id)
+    assert p["Runtime"] == "python3.13"
+    assert p["Architectures"] == ["arm64"]
+    assert {"Ref": "SpendwatchLayer"} in p["Layers"]
+    assert p["Tracing"] == "Active"
+    assert p["ReservedConcurrentExecutions"] == 1
+    assert RESOURCES[logical_id]["Metadata"]["BuildMethod"] == "makefile"
+    makefile = REPO / p["CodeUri"] / "Makefile"
+    assert f"build-{logical_id}:" in makefile.read_text(), f"{makefile} has no build-{logical_id} target"
+    group = ref(p["LoggingConfig"]["LogGroup"])
+    assert RESOURCES[group]["Type"] == "AWS::Logs::LogGroup"
+    assert ref(props(group)["RetentionInDays"]) == "LogRetentionDays"
+    dlq, _ = get_att(p["DeadLetterQueue"]["TargetArn"])
+    assert RESOURCES[dlq]["Type"] == "AWS::SQS::Queue"
+
+
+def test_log_groups_are_one_per_function() -> None:
+    groups = [k for k, v in RESOURCES.items() if v["Type"] == "AWS::Logs::LogGroup"]
+    assert sorted(groups) == sorted(ref(props(f)["LoggingConfig"]["LogGroup"]) for f in FUNCTIONS)
+
+
+def test_layer_is_built_for_python313_arm64() -> None:
+    layer = RESOURCES["SpendwatchLayer"]
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_schedule_passes_its_scheduled_time(logical_id: str) -> None:
+    schedule = schedule_of(logical_id)
+    assert json.loads(schedule["Input"]) == {
+        "source": "spendwatch.schedule",
+        "task": TASKS[logical_id],
+        "scheduled_time": "<aws.scheduler.scheduled-time>",
+    }
+    expression = PARAMETERS[ref(schedule["ScheduleExpression"])]
+    assert re.fullmatch(expression["AllowedPattern"], expression["Default"])
+    assert ref(schedule["ScheduleExpressionTimezone"]) == "ScheduleTimezone"
+    name = {"idle-scan": "idle-scan", "meter": "cost-meter", "notify": "notifier"}[TASKS[logical_id]]
+    assert schedule["Name"] == {"Fn::Sub": "${AWS::StackName}-" + name}  # unique per stack: two stacks may share an account
+    assert schedule["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert get_att(schedule["DeadLetterConfig"]["Arn"]) == ("ScheduleDeadLetterQueue", "Arn")
+
+
+def test_schedule_defaults() -> None:
+    assert PARAMETERS["IdleScanSchedule"]["Default"] == "cron(0 6 * * ? *)"
+    assert PARAMETERS["MeterSchedule"]["Default"] == "cron(5 * * * ? *)"
+    assert PARAMETERS["NotifySchedule"]["Default"] == "cron(30 6 * * ? *)"  # after the scan
+    assert PARAMETERS["ScheduleTimezone"]["Default"] == "UTC"
+    interval = PARAMETERS["MeterIntervalMinutes"]
+    assert (interval["Default"], interval["MinValue"], interval["MaxValue"]) == (60, 5, 1440)
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_sample_event_is_what_the_schedule_sends(logical_id: str) -> None:
+    name = props(logical_id)["CodeUri"].rsplit("/", 1)[1]
+    sample = json.loads((REPO / "events" / f"{name}.json").read_text())
+    sent = json.loads(schedule_of(logical_id)["Input"])
+    assert {k: v for k, v in sample.items() if k != "scheduled_time"} == {k: v for k, v in sent.items() if k != "scheduled_time"}
+    assert sample["scheduled_time"] == "2026-11-20T06:00:00Z"
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_environment_is_the_contract_with_the_code(logical_id: str) -> None:
+    variables = props(logical_id)["Environment"]["Variables"]
+    assert set(variables) == ENVIRONMENT[logical_id]
+    assert variables["SPENDWATCH_TABLE_NAME"] == {"Ref": "LedgerTable"}
+    assert variables["SPENDWATCH_METRICS_NAMESPACE"] == mn.DEFAULT_NAMESPACE
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "spendwatch"
+
+
+def test_meter_and_notifier_settings_come_from_parameters() -> None:
+    meter = props("CostMeterFunction")["Environment"]["Variables"]
+    assert ref(meter["SPENDWATCH_INTERVAL_MINUTES"]) == "MeterIntervalMinutes"
+    assert ref(meter["SPENDWATCH_METER_BACKFILL_HOURS"]) == "MeterBackfillHours"
+    assert PARAMETERS["MeterBackfillHours"]["Default"] == 24
+    assert ref(meter["SPENDWATCH_PRICES_PARAMETER"]) == "PricesParameterName"
+    assert meter["SPENDWATCH_REFRESH_PRICES"] == "true"
+    notifier = props("NotifierFunction")["Environment"]["Variables"]
+    assert ref(notifier["SPENDWATCH_TOPIC_ARN"]) == "NotificationsTopic"
+    assert ref(notifier["SPENDWATCH_BUDGETS_PARAMETER"]) == "BudgetsParameterName"
+    assert ref(notifier["SPENDWATCH_BUDGET_THRESHOLDS"]) == "BudgetThresholds"
+    thresholds = PARAMETERS["BudgetThresholds"]
+    assert thresholds["Default"] == "50,80,100"
+    assert re.fullmatch(thresholds["AllowedPattern"], thresholds["Default"])
+    assert not re.fullmatch(thresholds["AllowedPattern"], "50;80")
+
+
+def test_every_parameter_is_used() -> None:
+    text = json.dumps(RESOURCES) + json.dumps(TEMPLATE.get("Conditions", {}))
+    for name in PARAMETERS:
+        assert f'"Ref": "{name}"' in text or "${" + name + "}" in text, f"parameter {name} is never used"
+
+
+def test_table_keeps_its_data() -> None:
+    table = RESOURCES["LedgerTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    p = table["Properties"]
+    assert p["BillingMode"] == "PAY_PER_REQUEST"
+    assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert p["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
+    assert p["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert [k["AttributeName"] for k in p["KeySchema"]] == ["pk", "sk"]
+    (index,) = p["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "gsi1"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["gsi1pk", "gsi1sk"]
+
+
+def test_topic_is_encrypted_with_a_rotated_customer_managed_key() -> None:
+    key, attribute = get_att(props("NotificationsTopic")["KmsMasterKeyId"])
+    assert (RESOURCES[key]["Type"], attribute) == ("AWS::KMS::Key", "Arn")
+    assert props(key)["EnableKeyRotation"] is True
+    statements = {s["Sid"]: s for s in props(key)["KeyPolicy"]["Statement"]}
+    root = {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    assert statements["AccountAdministersTheKey"]["Principal"] == root
+    cloudwatch = statements["CloudWatchAlarmsPublish"]
+    assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert set(cloudwatch["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    # The notifier's own grant on the key is in its policy, on this key alone.
+    statements_of_notifier = props("NotifierFunction")["Policies"][0]["Statement"]
+    notifier = [s for s in statements_of_notifier if isinstance(s, dict) and s.get("Sid") == "TopicKey"]
+    assert notifier
+    assert get_att(notifier[0]["Resource"]) == (key, "Arn")
+
+
+def test_only_the_notifier_and_this_stacks_alarms_publish_and_only_over_tls() -> None:
+    p = props("NotificationsTopicPolicy")
+    assert p["Topics"] == [{"Ref": "NotificationsTopic"}]
+    statements = {s["Sid"]: s for s in p["PolicyDocument"]["Statement"]}
+    assert get_att(statements["NotifierPublishes"]["Principal"]["AWS"]) == ("NotifierFunctionRole", "Arn")
+    deny = statements["OnlyTheNotifierPublishes"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sns:Publish")
+    assert get_att(deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]) == ("NotifierFunctionRole", "Arn")
+    tls = statements["TlsOnly"]
+    assert (tls["Effect"], tls["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    alarms = statements["CloudWatchAlarmsPublish"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    pattern = alarms["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert pattern.endswith(":alarm:${AWS::StackName}-*")
+
+
+def test_email_subscription_only_when_an_address_is_given() -> None:
+    subscription = RESOURCES["NotificationsEmailSubscription"]
+    assert subscription["Condition"] == "HasNotificationEmail"
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert TEMPLATE["Conditions"]["HasNotificationEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "NotificationEmail"}, ""]}]}
+
+
+def test_dead_letter_queues_are_encrypted_and_tls_only() -> None:
+    assert QUEUES == ["InvocationDeadLetterQueue", "ScheduleDeadLetterQueue"]
+    for queue in QUEUES:
+        assert props(queue)["SqsManagedSseEnabled"] is True
+    policy = props("DeadLetterQueuesPolicy")
+    assert sorted(ref(q) for q in policy["Queues"]) == QUEUES
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def _alarms_on(namespace: str, metric: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in ALARMS.items() if v["Namespace"] == namespace and v["MetricName"] == metric}
+
+
+def test_every_function_alarms_on_errors_and_throttles() -> None:
+    for metric in ("Errors", "Throttles"):
+        watched = sorted(ref(a["Dimensions"][0]["Value"]) for a in _alarms_on("AWS/Lambda", metric).values())
+        assert watched == FUNCTIONS, metric
+
+
+def test_every_dead_letter_queue_alarms_on_a_message() -> None:
+    alarms = _alarms_on("AWS/SQS", "ApproximateNumberOfMessagesVisible").values()
+    assert sorted(get_att(a["Dimensions"][0]["Value"]) for a in alarms) == [(q, "QueueName") for q in QUEUES]
+    for alarm in alarms:
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+def test_meter_stalled_alarm() -> None:
+    (alarm,) = _alarms_on(mn.DEFAULT_NAMESPACE, mn.METERED_INTERVALS).values()
+    assert alarm["Dimensions"] == [{"Name": "Region", "Value": {"Ref": "AWS::Region"}}]
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == ("Sum", 3600, 3, 3)
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "LessThanThreshold")
+    assert alarm["TreatMissingData"] == "breaching"  # a meter that emits nothing at all is stalled too
+
+
+def test_unallocated_gpus_alarm_uses_the_region_level_metric() -> None:
+    (alarm,) = _alarms_on(mn.DEFAULT_NAMESPACE, mn.ENDPOINT_GPUS_FREE).values()
+    assert alarm["Dimensions"] == [{"Name": "Region", "Value": {"Ref": "AWS::Region"}}]
+    assert ref(alarm["Threshold"]) == "UnallocatedGpuAlarmThreshold"
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert "Metrics" not in alarm  # alarms cannot evaluate SEARCH
+
+
+def test_every_alarm_notifies_the_topic_under_the_stack_name() -> None:
+    assert len(ALARMS) == 2 * len(FUNCTIONS) + len(QUEUES) + 2
+    for name, alarm in ALARMS.items():
+        assert {"Ref": "NotificationsTopic"} in alarm["AlarmActions"], name
+        # The key and topic policies let CloudWatch publish for alarms named ${AWS::StackName}-*.
+        assert alarm["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-"), name
+
+
+def dashboard() -> dict[str, Any]:
+    body = props("SpendwatchDashboard")["DashboardBody"]["Fn::Sub"]
+    assert isinstance(body, str)
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in ("AWS::Region", "AWS::StackName"):
+            return {"AWS::Region": "eu-west-1", "AWS::StackName": "spendwatch"}[name]
+        if name.endswith(".Arn"):
+            assert name[: -len(".Arn")] in ALARMS, name
+            return f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{name}"
+        return str(PARAMETERS[name]["Default"])
+
+    loaded: dict[str, Any] = json.loads(re.sub(r"\$\{([^}]+)\}", substitute, body))
+    return loaded
+
+
+def test_dashboard_uses_spendwatch_metrics_without_naming_any_endpoint() -> None:
+    known = {v for k, v in vars(mn).items() if k.isupper() and isinstance(v, str)}
+    widgets = dashboard()["widgets"]
+    searched: set[str] = set()
+    for widget in widgets:
+        for line in widget["properties"].get("metrics", []):
+            first = line[0]
+            if isinstance(first, dict):  # a math expression: SEARCH over the metric's name, never a fixed series
+                for schema, metric in re.findall(r"SEARCH\('\{([^}]*)\} MetricName=\"(\w+)\"", first["expression"]):
+                    assert schema.split(",")[0] == mn.DEFAULT_NAMESPACE
+                    assert metric in known, metric
+                    searched.add(metric)
+            else:  # a fixed series: only run-level metrics, by Region
+                namespace, metric, *dims = [x for x in line if isinstance(x, str)]
+                assert namespace == mn.DEFAULT_NAMESPACE
+                assert metric in known, metric
+                assert dims == ["Region", "eu-west-1"], line
+    expected = {mn.ENDPOINT_GPUS_USED, mn.ENDPOINT_GPUS_FREE, mn.COMPONENT_COST, mn.UNALLOCATED_COST, mn.IDLE_COST_PER_HOUR}
+    assert expected <= searched
+    lines = [line for w in widgets for line in w["properties"].get("metrics", [])]
+    expressions = [line[0]["expression"] for line in lines if isinstance(line[0], dict)]
+    assert "RUNNING_SUM(SUM(components))" in expressions  # cumulative cost
+
+
+def test_dashboard_shows_every_alarm_and_its_url_is_an_output() -> None:
+    (alarm_widget,) = [w for w in dashboard()["widgets"] if w["type"] == "alarm"]
+    assert len(alarm_widget["properties"]["alarms"]) == len(ALARMS)
+    url = TEMPLATE["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
+    assert url == (
+        "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=${SpendwatchDashboard}"
+    )
+
+
+def test_outputs() -> None:
+    assert set(TEMPLATE["Outputs"]) == {
+        "LedgerTableName",
+        "NotificationsTopicArn",
+        "DashboardUrl",
+        "IdleScanFunctionArn",
+        "CostMeterFunctionArn",
+        "NotifierFunctionArn",
+        "SpendwatchLayerArn",
+    }
+
+
+def test_every_checkov_skip_gives_its_reason() -> None:
+    skips = [
+        (name, skip)
+        for name, resource in RESOURCES.items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips
+    for name, skip in skips:
+        assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), (name, skip)
+        assert len(skip.get("comment", "")) > 40, f"{name}: skip {skip['id']} without a reason"
