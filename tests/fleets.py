@@ -55,5 +55,7 @@ def component(
     return spec
 
 
-def gpu_endpoint(name: str, components: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return endpoint(name, instance_type="ml.g6.12xlarge", components=components, **extra)
+def gpu_endpoint(
+    name: str, components: list[dict[str, Any]], instance_type: str = "ml.g6.12xlarge", **extra: Any
+) -> dict[str, Any]:
+    return endpoint(name, instance_type=instance_type, components=components, **extra)

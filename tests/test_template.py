@@ -140,6 +140,8 @@ def test_schedule_defaults() -> None:
     assert PARAMETERS["ScheduleTimezone"]["Default"] == "UTC"
     interval = PARAMETERS["MeterIntervalMinutes"]
     assert (interval["Default"], interval["MinValue"], interval["MaxValue"]) == (60, 5, 1440)
+    # The meter accepts only intervals that tile the UTC day.
+    assert interval["AllowedValues"] == [m for m in range(5, 1441) if 1440 % m == 0]
 
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)

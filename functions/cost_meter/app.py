@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from spendwatch import handlers
 from spendwatch.config import CostMeterConfig
 from spendwatch.events import ScheduledMeter, parse_event

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from spendwatch import handlers
 from spendwatch.config import IdleScanConfig
 from spendwatch.events import ScheduledScan, parse_event
