@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,41 @@ def test_demo_runs_on_the_bundled_fleet() -> None:
     for name in ("forgotten-gpu-poc", "vision-pool", "recsys-v2", "legal-hold-model", "ic-summarize"):
         assert name in result.output
     assert "Unpriced instance types" in result.output
+
+
+def test_notify_dry_run_prints_the_publish_requests() -> None:
+    done = run("notify", "--fleet", str(TINY_FLEET), "--dry-run")
+    assert done.returncode == 0, done.stderr
+    messages = json.loads(done.stdout)["messages"]
+    assert [m["MessageAttributes"]["team"]["StringValue"] for m in messages] == ["docs", "growth"]
+    for message in messages:
+        assert set(message) == {"TopicArn", "Subject", "Message", "MessageStructure", "MessageAttributes"}
+        assert message["MessageStructure"] == "json"
+        body = json.loads(message["Message"])
+        assert set(body) == {"default", "email"}
+        assert json.loads(body["default"])["source"] == "custom"
+        assert len(message["Subject"]) < 100
+
+
+def test_publishing_needs_a_topic() -> None:
+    done = run("notify", "--fleet", str(TINY_FLEET), "--publish")
+    assert done.returncode == 2
+    assert "--topic-arn" in done.stderr
+
+
+def test_budgets_from_a_file_show_month_to_date_forecast_and_thresholds() -> None:
+    budgets = TINY_FLEET.parent / "budgets.json"
+    done = run("budgets", "--fleet", str(TINY_FLEET), "--budgets", str(budgets), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    found = {(b["scope"], b["key"]): b for b in json.loads(done.stdout)["budgets"]}
+    search = found[("team", "search")]
+    assert (search["month_to_date_usd"], search["thresholds_crossed"]) == ("129.420000", ["50", "80", "forecast"])
+    assert Decimal(search["forecast_usd"]) > Decimal(search["month_to_date_usd"])
+
+
+def test_a_bad_budgets_file_exits_2_naming_the_field(tmp_path: Path) -> None:
+    bad = tmp_path / "budgets.json"
+    bad.write_text(json.dumps({"budgets": [{"team": "search", "monthly_usd": 100.5}]}))  # a float is not exact money
+    done = run("budgets", "--fleet", str(TINY_FLEET), "--budgets", str(bad))
+    assert done.returncode == 2
+    assert "budgets[0].monthly_usd" in done.stderr

@@ -20,11 +20,24 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from spendwatch.aws.ledger import Ledger
+from spendwatch.aws.reports import ReportStore
 from spendwatch.aws.session import AwsContext, open_aws
+from spendwatch.aws.sns import Publisher
+from spendwatch.budgets import parse_thresholds
 from spendwatch.costs import MeterRun, align_down, month_bounds, run_chargeback, run_meter, validate_interval_minutes
 from spendwatch.errors import AwsError, InputError, SpendwatchError
 from spendwatch.ledger import GROUP_KEYS
-from spendwatch.render import chargeback_table, meter_json, meter_summary, meter_table, scan_table
+from spendwatch.notify import NotifySettings, prepare, send
+from spendwatch.render import (
+    budgets_json,
+    budgets_table,
+    chargeback_table,
+    messages_preview,
+    meter_json,
+    meter_summary,
+    meter_table,
+    scan_table,
+)
 from spendwatch.scan import DEFAULT_HISTORY_HOURS, DEFAULT_LOOKBACK_HOURS, PriceSettings, ScanSettings, run_scan
 from spendwatch.timestamps import parse_utc
 
@@ -261,6 +274,108 @@ def chargeback(
         chargeback_table(result, stdout_console())
 
 
+budgets_options = [
+    click.option(
+        "--budgets",
+        "budgets_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="JSON budgets document (see README: Budgets).",
+    ),
+    click.option("--budgets-parameter", help="SSM parameter holding the budgets document."),
+    click.option("--thresholds", help="Alert thresholds in percent of the budget, e.g. 50,80,100."),
+]
+
+
+def budget_options(command: F) -> F:
+    for option in reversed(budgets_options):
+        command = option(command)
+    return command
+
+
+def _notify_settings(budgets_file: Path | None, budgets_parameter: str | None, thresholds: str | None) -> NotifySettings:
+    return NotifySettings(budgets_file, budgets_parameter, parse_thresholds(thresholds, "--thresholds") if thresholds else None)
+
+
+def _prepare_fleet(aws: AwsContext, ledger: Ledger, store: ReportStore) -> None:
+    """With --fleet: tonight's scan is stored and the history metered, as the Lambdas would have."""
+    report = run_scan(aws, ScanSettings())
+    store.put(report.to_json(), report.scanned_at, report.region)
+    _meter_all(aws, ledger, 60)
+
+
+@cli.command()
+@aws_options
+@table_option
+@budget_options
+@click.option("--topic-arn", help="SNS topic (the stack's NotificationsTopicArn output).")
+@click.option(
+    "--dry-run/--publish", default=True, show_default=True, help="Print the Publish requests (default), or really publish them."
+)
+def notify(
+    fleet: Path | None,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    table: str | None,
+    budgets_file: Path | None,
+    budgets_parameter: str | None,
+    thresholds: str | None,
+    topic_arn: str | None,
+    dry_run: bool,
+) -> None:
+    """Run the checks that lead to notifications (the idle report, budgets) and print the SNS
+    Publish requests they make, or publish them with --publish."""
+    settings = _notify_settings(budgets_file, budgets_parameter, thresholds)
+    if not dry_run and not topic_arn:
+        raise click.UsageError("--topic-arn: required with --publish")
+    with _aws(fleet, region, profile, endpoint_url) as aws:
+        ledger = Ledger(aws.client("dynamodb"), aws.table_name(table), aws.retry)
+        store = ReportStore(aws.client("dynamodb"), aws.table_name(table), aws.retry)
+        if aws.fleet is not None:
+            _prepare_fleet(aws, ledger, store)
+        prepared = prepare(aws, ledger, store, settings, aws.now)
+        arn = (
+            topic_arn
+            or f"arn:aws:sns:{aws.region}:{aws.fleet.account_id if aws.fleet else '123456789012'}:spendwatch-notifications"
+        )
+        if not dry_run:
+            send(Publisher(aws.client("sns"), aws.retry), ledger, aws.region, arn, prepared, aws.now)
+    for problem in prepared.problems:
+        stderr.print(f"[yellow]budget not read: {problem}[/yellow]", highlight=False)
+    click.echo(json.dumps({"messages": [n.publish_request(arn) for n, _ in prepared.messages]}, indent=2))
+
+
+@cli.command()
+@aws_options
+@table_option
+@budget_options
+@format_option("table", "json")
+def budgets(
+    fleet: Path | None,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    table: str | None,
+    budgets_file: Path | None,
+    budgets_parameter: str | None,
+    thresholds: str | None,
+    output_format: str,
+) -> None:
+    """Each budget's month-to-date spend, month-end forecast and thresholds crossed."""
+    settings = _notify_settings(budgets_file, budgets_parameter, thresholds)
+    with _aws(fleet, region, profile, endpoint_url) as aws:
+        ledger = Ledger(aws.client("dynamodb"), aws.table_name(table), aws.retry)
+        if aws.fleet is not None:
+            _meter_all(aws, ledger, 60)
+        prepared = prepare(aws, ledger, None, settings, aws.now)
+    for problem in prepared.problems:
+        stderr.print(f"[yellow]budget not read: {problem}[/yellow]", highlight=False)
+    if output_format == "json":
+        click.echo(json.dumps(budgets_json(prepared.statuses), indent=2))
+    else:
+        budgets_table(prepared.statuses, stdout_console())
+
+
 @cli.command()
 @click.option(
     "--fleet",
@@ -282,6 +397,13 @@ def demo(fleet: Path | None) -> None:
         out.rule("[bold]Metering[/]: the fleet's history, hour by hour, into the ledger")
         meter_summary(_meter_all(aws, ledger, 60), out)
         chargeback_table(run_chargeback(ledger, aws.region, "team", month=f"{aws.now:%Y-%m}"), out)
+
+        store = ReportStore(aws.client("dynamodb"), aws.table_name(None), aws.retry)
+        store.put(report.to_json(), report.scanned_at, report.region)
+        prepared = prepare(aws, ledger, store, NotifySettings(), aws.now)
+        out.rule("[bold]Notifications[/]: what would be published to SNS tonight")
+        budgets_table(prepared.statuses, out)
+        messages_preview([n for n, _ in prepared.messages], out)
 
 
 @contextmanager

@@ -94,3 +94,32 @@ class CostMeterConfig:
             namespace=base.namespace,
             deadline_margin_s=_int(env, "SPENDWATCH_DEADLINE_MARGIN_SECONDS", 90, 5, 600),
         )
+
+
+@dataclass(frozen=True)
+class NotifierConfig:
+    table_name: str
+    region: str
+    topic_arn: str
+    budgets_parameter: str | None = None
+    thresholds_pct: tuple[int, ...] | None = None
+    namespace: str = mn.DEFAULT_NAMESPACE
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> NotifierConfig:
+        from spendwatch.budgets import parse_thresholds
+
+        env = os.environ if env is None else env
+        base = IdleScanConfig.from_env(env)
+        topic = env.get("SPENDWATCH_TOPIC_ARN", "").strip()
+        if not topic.startswith("arn:"):
+            raise InputError("SPENDWATCH_TOPIC_ARN", f"required: the SNS topic's ARN, got {topic!r}")
+        thresholds = env.get("SPENDWATCH_BUDGET_THRESHOLDS", "").strip()
+        return cls(
+            table_name=base.table_name,
+            region=base.region,
+            topic_arn=topic,
+            budgets_parameter=env.get("SPENDWATCH_BUDGETS_PARAMETER", "").strip() or None,
+            thresholds_pct=parse_thresholds(thresholds, "SPENDWATCH_BUDGET_THRESHOLDS") if thresholds else None,
+            namespace=base.namespace,
+        )

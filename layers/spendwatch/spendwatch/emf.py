@@ -117,3 +117,14 @@ async def _emit_meter(region: str, interval: Interval, records: list[CostRecord]
     run.put_metric(mn.ENDPOINT_GPUS_FREE, float(free_total), "Count")
     await run.flush()
     return documents + 1
+
+
+def emit_notifier_metrics(region: str, sent: int, budget_alerts: int, namespace: str) -> None:
+    asyncio.run(_emit_notifier(region, sent, budget_alerts, namespace))
+
+
+async def _emit_notifier(region: str, sent: int, budget_alerts: int, namespace: str) -> None:
+    run = _logger(namespace, {"Region": region})
+    run.put_metric(mn.NOTIFICATIONS_SENT, sent, "Count")
+    run.put_metric(mn.BUDGET_ALERTS, budget_alerts, "Count")
+    await run.flush()

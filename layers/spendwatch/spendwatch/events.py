@@ -49,6 +49,12 @@ class ScheduledMeter(ScheduledScan):
     task: Literal["meter"] = "meter"  # type: ignore[assignment]
 
 
+class ScheduledNotify(ScheduledScan):
+    """The nightly notifier's schedule event."""
+
+    task: Literal["notify"] = "notify"  # type: ignore[assignment]
+
+
 E = TypeVar("E", bound=ScheduledScan)
 
 

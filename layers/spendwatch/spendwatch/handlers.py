@@ -13,12 +13,14 @@ from typing import Any
 from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.reports import ReportStore
 from spendwatch.aws.session import lambda_aws
-from spendwatch.config import CostMeterConfig, IdleScanConfig
+from spendwatch.aws.sns import Publisher
+from spendwatch.config import CostMeterConfig, IdleScanConfig, NotifierConfig
 from spendwatch.costs import align_down, run_meter
-from spendwatch.emf import emit_meter_metrics, emit_scan_metrics
-from spendwatch.events import ScheduledMeter, ScheduledScan
+from spendwatch.emf import emit_meter_metrics, emit_notifier_metrics, emit_scan_metrics
+from spendwatch.events import ScheduledMeter, ScheduledNotify, ScheduledScan
 from spendwatch.metering import CostRecord, Interval
 from spendwatch.money import format_money
+from spendwatch.notify import NotifySettings, prepare, send
 from spendwatch.scan import PriceSettings, ScanSettings, run_scan
 from spendwatch.timestamps import format_utc
 
@@ -103,4 +105,31 @@ def cost_meter(event: ScheduledMeter, config: CostMeterConfig, remaining_ms: Cal
         "metered_until": format_utc(run.metered[-1].end) if run and run.metered else (format_utc(last) if last else None),
     }
     log.info("cost meter done", extra={"summary": summary})
+    return summary
+
+
+def notifier(event: ScheduledNotify, config: NotifierConfig, log: Any) -> dict[str, Any]:
+    """Publish the latest idle report (a digest per team) and newly crossed budget
+    thresholds. A failed publish raises: Lambda retries, then the event goes to the
+    dead-letter queue; the report stays in the table and nothing sent is sent again."""
+    aws = lambda_aws(config.region, event.scheduled_time)
+    ledger = Ledger(aws.client("dynamodb"), config.table_name, aws.retry)
+    store = ReportStore(aws.client("dynamodb"), config.table_name, aws.retry)
+    settings = NotifySettings(budgets_parameter=config.budgets_parameter, thresholds_pct=config.thresholds_pct)
+    prepared = prepare(aws, ledger, store, settings, event.scheduled_time)
+    for problem in prepared.problems:
+        log.warning("budget not read", extra={"problem": problem})
+    sent = send(Publisher(aws.client("sns"), aws.retry), ledger, config.region, config.topic_arn, prepared, event.scheduled_time)
+    alerts = sum(1 for n, _ in prepared.messages if n.kind == "budget")
+    emit_notifier_metrics(config.region, sent, alerts, config.namespace)
+    summary = {
+        "region": config.region,
+        "report_scanned_at": prepared.report_scanned_at,
+        "sent": sent,
+        "idle_digests": sent - alerts,
+        "budget_alerts": alerts,
+        "budgets": len(prepared.statuses),
+        "budget_problems": prepared.problems,
+    }
+    log.info("notifier done", extra={"summary": summary})
     return summary

@@ -74,6 +74,8 @@ class ScanReport:
     lookback_hours: int
     endpoints: tuple[EndpointFinding, ...]
     components: tuple[ComponentFinding, ...]
+    history_hours: int = 0
+    """How far back the last invocation was looked for (idle_since)."""
 
     @property
     def idle_endpoints(self) -> list[EndpointFinding]:
@@ -107,6 +109,7 @@ class ScanReport:
         return {
             "scanned_at": format_utc(self.scanned_at),
             "lookback_hours": self.lookback_hours,
+            "history_hours": self.history_hours,
             "region": self.region,
             "summary": {
                 "endpoints": len(self.endpoints),

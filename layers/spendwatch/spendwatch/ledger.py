@@ -9,6 +9,8 @@ meter's progress are keyed in the one spendwatch table. The DynamoDB adapter is
 * rollup:  ``pk = ROLLUP#<region>#<YYYY-MM>#<by>``, ``sk = <value>``: the month's total per team,
   cost-center, project, endpoint, component, model (and ``total``), moved in the same
   transaction as the record it adds, so a month by team is one Query of a few items.
+* sent:    ``pk = SENT#<region>#idle#<report>`` or ``SENT#<region>#budget#<YYYY-MM>``, ``sk = <team>`` or
+  ``<scope>#<key>#<threshold>``: a notification already sent (each threshold alerts once a month).
 * state:   ``pk = STATE#meter#<region>``, ``sk = STATE``: the end of the last metered interval.
 """
 
@@ -63,6 +65,12 @@ def rollup_pk(region: str, month: str, by: str) -> str:
 
 def state_key(region: str) -> tuple[str, str]:
     return f"STATE#meter#{region}", "STATE"
+
+
+def sent_key(region: str, state_key: tuple[str, ...]) -> tuple[str, str]:
+    """Where "this notification was sent" is remembered: ``SENT#<region>#idle#<report>`` /
+    ``SENT#<region>#budget#<month>``, one item per team or budget threshold."""
+    return f"SENT#{region}#{state_key[0]}#{state_key[1]}", "#".join(state_key[2:])
 
 
 def group_value(record: CostRecord, by: str) -> str:

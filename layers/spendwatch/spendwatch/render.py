@@ -8,10 +8,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from spendwatch.budgets import BudgetStatus
 from spendwatch.chargeback import Chargeback
 from spendwatch.costs import MeterRun
 from spendwatch.idle import ScanReport, Status
 from spendwatch.money import format_money
+from spendwatch.notifications import Notification
 from spendwatch.timestamps import format_utc
 
 _ORDER = {Status.IDLE: 0, Status.NEW: 1, Status.ACTIVE: 2, Status.NOT_IN_SERVICE: 3, Status.EXCLUDED: 4}
@@ -185,3 +187,59 @@ def chargeback_table(result: Chargeback, console: Console) -> None:
     table.add_section()
     table.add_row("[bold]Total[/]", f"[bold]{format_money(total)}[/]", "100.0 %" if total else "-")
     console.print(table)
+
+
+def budgets_json(statuses: list[BudgetStatus]) -> dict[str, Any]:
+    return {
+        "budgets": [
+            {
+                "scope": s.budget.scope,
+                "key": s.budget.key,
+                "month": s.month,
+                "budget_usd": format_money(s.budget.monthly_usd),
+                "month_to_date_usd": format_money(s.month_to_date),
+                "forecast_usd": format_money(s.forecast),
+                "used_pct": f"{s.used_pct:.1f}",
+                "forecast_pct": f"{s.forecast_pct:.1f}",
+                "thresholds_crossed": list(s.crossed),
+                "source": s.budget.source,
+            }
+            for s in statuses
+        ]
+    }
+
+
+def budgets_table(statuses: list[BudgetStatus], console: Console) -> None:
+    if not statuses:
+        console.print("No budgets set (tag spendwatch:budget-usd, or --budgets FILE).")
+        return
+    table = Table(title=f"Budgets, {statuses[0].month}", title_justify="left", min_width=64)
+    for column, justify in (
+        ("Budget", "left"),
+        ("Monthly", "right"),
+        ("Month to date", "right"),
+        ("Used", "right"),
+        ("Forecast", "right"),
+        ("Crossed", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for s in statuses:
+        style = "red" if any(t in ("100", "forecast") for t in s.crossed) else "yellow" if s.crossed else ""
+        table.add_row(
+            s.budget.name,
+            _usd(s.budget.monthly_usd, "0.01"),
+            _usd(s.month_to_date, "0.01"),
+            f"{s.used_pct:.1f} %",
+            _usd(s.forecast, "0.01"),
+            f"[{style}]{', '.join(t if t == 'forecast' else t + ' %' for t in s.crossed)}[/]" if style else "",
+        )
+    console.print(table)
+
+
+def messages_preview(messages: list[Notification], console: Console) -> None:
+    for n in messages:
+        console.print(
+            f"[bold]{n.subject}[/bold]  [dim](kind={n.kind}, severity={n.severity}, team={n.team})[/dim]", highlight=False
+        )
+        console.print(n.email, highlight=False, markup=False)
+        console.print()

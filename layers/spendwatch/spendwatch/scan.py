@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -85,6 +85,8 @@ def run_scan(
     aws: AwsContext, settings: ScanSettings, now: datetime | None = None, progress: Progress | None = None
 ) -> ScanReport:
     now = floor_minute(now or aws.now)
+    if aws.fleet is not None:  # the emulated CloudWatch holds the fleet's history, no more
+        settings = replace(settings, history_hours=min(settings.history_hours, aws.fleet.history_hours))
     inventory = SageMakerInventory(aws.client("sagemaker"), aws.retry, aws.workers).collect(
         aws.region, (lambda d, t: progress("inventory", d, t)) if progress else None
     )
@@ -99,4 +101,5 @@ def run_scan(
     )
     log.info("usage read with %d GetMetricData calls", metrics.calls)
     prices = resolve_prices(aws, inventory, settings.prices)
-    return classify(inventory, usage, prices, now, settings.lookback_hours)
+    report = classify(inventory, usage, prices, now, settings.lookback_hours)
+    return replace(report, history_hours=max(settings.history_hours, settings.lookback_hours))

@@ -155,6 +155,26 @@ class Ledger:
             if not start_key:
                 return
 
+    # -- notifications already sent ------------------------------------------------------
+
+    def sent(self, pk: str) -> set[str]:
+        return {item["sk"] for item in self._query("pk = :pk", {":pk": pk})}
+
+    def mark_sent(self, pk: str, sk: str, expires_at: int) -> bool:
+        try:
+            self._retry.call(
+                "PutItem",
+                self._client.put_item,
+                TableName=self._table,
+                Item=_dump({"pk": pk, "sk": sk, "type": "sent", "expires_at": expires_at}),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except AwsError as exc:
+            if exc.code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     # -- the meter's progress -------------------------------------------------------------
 
     def meter_state(self, region: str) -> datetime | None:

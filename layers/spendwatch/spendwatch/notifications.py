@@ -1,0 +1,343 @@
+"""The messages spendwatch sends, built from a stored scan report and budget statuses. Pure.
+
+Every message is one SNS Publish with ``MessageStructure: json``: ``default`` is an AWS
+Chatbot custom notification (Slack, Teams), ``email`` is plain text. Message attributes
+``kind`` (idle-report, budget), ``severity`` (info, warning, critical) and ``team`` let
+subscriptions filter. A message never exceeds SNS's 256 KiB: long reports are cut with
+"and N more", never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from spendwatch.budgets import FORECAST, BudgetStatus
+from spendwatch.money import format_money
+from spendwatch.timestamps import parse_utc
+
+MAX_MESSAGE_BYTES = 256 * 1024
+SAFETY_BYTES = 2 * 1024
+SUBJECT_MAX = 99
+CHAT_LINES = 30  # Slack and Teams show a digest, email carries the whole list
+UNTAGGED_TEAM = "untagged"
+
+
+@dataclass(frozen=True)
+class Notification:
+    kind: str
+    severity: str
+    team: str
+    subject: str
+    chatbot: dict[str, Any]
+    email: str
+    state_key: tuple[str, ...]
+    """What marks this message as sent (so a retried run does not send it twice)."""
+
+    def publish_request(self, topic_arn: str) -> dict[str, Any]:
+        return {
+            "TopicArn": topic_arn,
+            "Subject": self.subject,
+            "Message": json.dumps({"default": json.dumps(self.chatbot, separators=(",", ":")), "email": self.email}),
+            "MessageStructure": "json",
+            "MessageAttributes": {
+                "kind": {"DataType": "String", "StringValue": self.kind},
+                "severity": {"DataType": "String", "StringValue": self.severity},
+                "team": {"DataType": "String", "StringValue": self.team},
+            },
+        }
+
+
+def request_bytes(request: dict[str, Any]) -> int:
+    """What SNS counts against its limit: the message, the subject and the attributes."""
+    size = len(request["Message"].encode()) + len(request.get("Subject", "").encode())
+    for name, attribute in request.get("MessageAttributes", {}).items():
+        size += len(name.encode()) + len(attribute["DataType"].encode()) + len(attribute["StringValue"].encode())
+    return size
+
+
+def subject(text: str) -> str:
+    line = " ".join(text.split())  # one line
+    return line if len(line) <= SUBJECT_MAX else line[: SUBJECT_MAX - 1] + "…"
+
+
+def _usd(value: Decimal | str | None, places: str = "0.01") -> str:
+    if value is None:
+        return "unpriced"
+    return f"${Decimal(value).quantize(Decimal(places)):,}"
+
+
+def _chatbot(
+    title: str,
+    description: str,
+    next_steps: list[str],
+    keywords: list[str],
+    thread: str,
+    summary: str,
+    event_type: str,
+    resources: list[str],
+    context: dict[str, str],
+) -> dict[str, Any]:
+    return {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": title,
+            "description": description,
+            "nextSteps": next_steps,
+            "keywords": keywords,
+        },
+        "metadata": {
+            "threadId": thread,
+            "summary": summary,
+            "eventType": event_type,
+            "relatedResources": resources,
+            "additionalContext": context,
+        },
+    }
+
+
+# -- the nightly idle report ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdleLine:
+    resource: str
+    kind: str  # endpoint | component
+    endpoint: str
+    status: str
+    idle_since: str | None
+    hourly: Decimal | None
+    wasted: Decimal | None
+    wasted_is_lower_bound: bool
+    action: str
+
+    def text(self) -> str:
+        since = f"idle since {self.idle_since}" if self.idle_since else "no traffic seen"
+        where = f" on {self.endpoint}" if self.kind == "component" else ""
+        wasted = "unknown" if self.wasted is None else ("≥ " if self.wasted_is_lower_bound else "") + _usd(self.wasted)
+        hourly = _usd(self.hourly, "0.001")
+        return (
+            f"{self.kind} {self.resource}{where}: {self.status}, {since}, {hourly}/h, {wasted} wasted since idle -> {self.action}"
+        )
+
+    def markdown(self) -> str:
+        return "• " + self.text().replace(f"{self.kind} {self.resource}", f"*{self.resource}* ({self.kind})", 1)
+
+
+def _action(entry: dict[str, Any], kind: str) -> str:
+    if kind == "component":
+        return "scale copies to zero"
+    if entry.get("kind") == "serverless":
+        return "delete (billed per request: no idle cost)"
+    if entry.get("hosts_inference_components"):
+        return "enable scale to zero"
+    return "delete"
+
+
+def idle_lines(report: dict[str, Any]) -> dict[str, list[IdleLine]]:
+    """Idle resources of a stored report, by owning team, costliest first. Components of an
+    idle endpoint are counted with it, not again on their own."""
+    scanned_at = parse_utc(report["scanned_at"], "report.scanned_at")
+    history_hours = int(report.get("history_hours") or report.get("lookback_hours") or 24)
+    idle_endpoints = {e["endpoint_name"] for e in report["endpoints"] if e["status"] == "idle"}
+    teams: dict[str, list[IdleLine]] = {}
+    entries = [("endpoint", e) for e in report["endpoints"]] + [("component", c) for c in report["inference_components"]]
+    for kind, entry in entries:
+        if entry["status"] != "idle" or (kind == "component" and entry["endpoint_name"] in idle_endpoints):
+            continue
+        hourly = Decimal(entry["hourly_cost_usd"]) if entry.get("hourly_cost_usd") is not None else None
+        since = entry.get("idle_since")
+        if since:
+            start, lower_bound = parse_utc(since, "idle_since"), False
+        else:  # no traffic in the history looked at: at least that long, or since creation
+            created = parse_utc(entry["created_at"], "created_at") if entry.get("created_at") else scanned_at
+            start = max(created, scanned_at - _hours(history_hours))
+            lower_bound = start != created
+        hours = Decimal(max(0.0, (scanned_at - start).total_seconds())) / 3600
+        line = IdleLine(
+            resource=entry.get("inference_component_name") or entry["endpoint_name"],
+            kind=kind,
+            endpoint=entry["endpoint_name"],
+            status=entry["status"],
+            idle_since=since,
+            hourly=hourly,
+            wasted=None if hourly is None else hourly * hours,
+            wasted_is_lower_bound=lower_bound,
+            action=_action(entry, kind),
+        )
+        teams.setdefault(entry.get("owner") or UNTAGGED_TEAM, []).append(line)
+    for lines in teams.values():
+        lines.sort(key=lambda line: (-(line.hourly or Decimal(0)), line.resource))
+    return teams
+
+
+def _hours(n: int) -> Any:
+    from datetime import timedelta
+
+    return timedelta(hours=n)
+
+
+def idle_digests(report: dict[str, Any], region: str, report_key: str) -> list[Notification]:
+    """One digest per team with idle resources."""
+    digests = []
+    for team, lines in sorted(idle_lines(report).items()):
+        hourly = sum((line.hourly or Decimal(0) for line in lines), Decimal(0))
+        wasted = sum((line.wasted or Decimal(0) for line in lines), Decimal(0))
+        plural = len(lines) != 1
+        headline = (
+            f"{len(lines)} idle SageMaker resource{'s' if plural else ''} of team {team} "
+            f"burn{'' if plural else 's'} {_usd(hourly, '0.001')}/h"
+        )
+        digests.append(
+            _fit(
+                lambda shown, team=team, lines=lines, hourly=hourly, wasted=wasted, headline=headline: _idle_notification(
+                    team, lines, shown, hourly, wasted, headline, report, region, report_key
+                ),
+                len(lines),
+            )
+        )
+    return digests
+
+
+def _idle_notification(
+    team: str,
+    lines: list[IdleLine],
+    shown: int,
+    hourly: Decimal,
+    wasted: Decimal,
+    headline: str,
+    report: dict[str, Any],
+    region: str,
+    report_key: str,
+) -> Notification:
+    more = len(lines) - shown
+    chat_lines = [line.markdown() for line in lines[: min(shown, CHAT_LINES)]]
+    chat_more = len(lines) - len(chat_lines)
+    description = "\n".join(chat_lines + ([f"…and {chat_more} more (full list in the email digest)"] if chat_more else []))
+    actions = sorted({line.action for line in lines})
+    email = "\n".join(
+        [
+            f"spendwatch idle report for team {team}, {region}, scanned {report['scanned_at']} "
+            f"(traffic window: last {report['lookback_hours']} h).",
+            "",
+            f"{headline}; {_usd(wasted)} wasted since they went idle.",
+            "",
+            *(f"- {line.text()}" for line in lines[:shown]),
+            *([f"- and {more} more"] if more else []),
+            "",
+            "Suggested actions: " + "; ".join(actions) + ".",
+            "To keep a resource out of this report, tag it spendwatch:ignore=true.",
+        ]
+    )
+    chatbot = _chatbot(
+        title=f"Idle SageMaker resources: team {team}",
+        description=f"{headline}.\n{description}",
+        next_steps=[f"{a[0].upper()}{a[1:]}" for a in actions] + ["Tag spendwatch:ignore=true to exclude a resource"],
+        keywords=["spendwatch", "idle", team, region],
+        thread=f"spendwatch-idle-{region}-{team}",
+        summary=headline,
+        event_type="IdleReport",
+        resources=[line.resource for line in lines[: min(shown, CHAT_LINES)]],
+        context={"region": region, "scanned_at": str(report["scanned_at"]), "idle_hourly_cost_usd": format_money(hourly)},
+    )
+    return Notification(
+        kind="idle-report",
+        severity="warning" if hourly > 0 else "info",
+        team=team,
+        subject=subject(f"[spendwatch] {headline}"),
+        chatbot=chatbot,
+        email=email,
+        state_key=("idle", report_key, team),
+    )
+
+
+def _fit(build: Any, total: int) -> Notification:
+    """The notification with as many lines as fit under SNS's limit (all, when they do)."""
+    notification: Notification = build(total)
+    if (
+        request_bytes(notification.publish_request("arn:aws:sns:xx-xxxx-0:000000000000:" + "x" * 256))
+        <= MAX_MESSAGE_BYTES - SAFETY_BYTES
+    ):
+        return notification
+    low, high = 0, total
+    while low < high:  # the most lines that fit
+        middle = (low + high + 1) // 2
+        candidate: Notification = build(middle)
+        if (
+            request_bytes(candidate.publish_request("arn:aws:sns:xx-xxxx-0:000000000000:" + "x" * 256))
+            <= MAX_MESSAGE_BYTES - SAFETY_BYTES
+        ):
+            low = middle
+        else:
+            high = middle - 1
+    return build(low)  # type: ignore[no-any-return]
+
+
+# -- budget alerts ----------------------------------------------------------------------------
+
+SEVERITY = {FORECAST: "warning"}
+
+
+def _severity(threshold: str) -> str:
+    if threshold == FORECAST:
+        return "warning"
+    pct = int(threshold)
+    return "critical" if pct >= 100 else "warning" if pct >= 80 else "info"
+
+
+def _breakdown(scope: str) -> str:
+    return "component" if scope in ("team", "cost-center", "project") else scope
+
+
+def budget_alert(status: BudgetStatus, threshold: str, team: str, region: str, now: datetime) -> Notification:
+    budget = status.budget
+    if threshold == FORECAST:
+        headline = (
+            f"{budget.name} is forecast to spend {_usd(status.forecast)} in {status.month}, "
+            f"{status.forecast_pct:.0f}% of its {_usd(budget.monthly_usd)} budget"
+        )
+    else:
+        headline = (
+            f"{budget.name} has spent {_usd(status.month_to_date)} in {status.month}: "
+            f"{status.used_pct:.0f}% of its {_usd(budget.monthly_usd)} budget (threshold {threshold}%)"
+        )
+    details = [
+        f"Budget: {_usd(budget.monthly_usd)} a month for {budget.name} (from {budget.source}).",
+        f"Month to date ({status.month}, until {now:%Y-%m-%d %H:%M}Z): {_usd(status.month_to_date)} ({status.used_pct:.1f}%).",
+        f"Forecast for the month at the recent daily rate: {_usd(status.forecast)} ({status.forecast_pct:.1f}%).",
+        f"Thresholds crossed: {', '.join(t if t == FORECAST else t + '%' for t in status.crossed)}.",
+    ]
+    next_steps = [
+        "Review idle resources in the nightly idle report",
+        f"Break the spend down: spendwatch chargeback --month {status.month} --by {_breakdown(budget.scope)}",
+    ]
+    return Notification(
+        kind="budget",
+        severity=_severity(threshold),
+        team=team,
+        subject=subject(f"[spendwatch] {headline}"),
+        chatbot=_chatbot(
+            title=f"Budget {'forecast' if threshold == FORECAST else threshold + '%'}: {budget.name}",
+            description=headline + ".\n" + "\n".join(details),
+            next_steps=next_steps,
+            keywords=["spendwatch", "budget", budget.scope, budget.key],
+            thread=f"spendwatch-budget-{region}-{status.month}-{budget.scope}-{budget.key}",
+            summary=headline,
+            event_type="BudgetThreshold",
+            resources=[budget.key] if budget.scope in ("endpoint", "component") else [],
+            context={
+                "region": region,
+                "month": status.month,
+                "threshold": threshold,
+                "month_to_date_usd": format_money(status.month_to_date),
+                "budget_usd": format_money(budget.monthly_usd),
+            },
+        ),
+        email="\n".join([headline + ".", "", *details, "", "Next steps:", *(f"- {s}" for s in next_steps)]),
+        state_key=("budget", status.month, budget.scope, budget.key, threshold),
+    )

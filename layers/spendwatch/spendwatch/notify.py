@@ -1,0 +1,153 @@
+"""The notifier as a service: read the latest stored idle report and the ledger, decide
+which messages are due, publish them, remember what was sent.
+
+A message is marked sent only after SNS accepted it, so a failed publish loses nothing: the
+report stays in the table and the next attempt (Lambda's retries, then the dead-letter
+queue's redrive, or tomorrow's run) sends what was not sent, and nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from spendwatch import budgets as bg
+from spendwatch.aws.ledger import Ledger
+from spendwatch.aws.reports import ReportStore
+from spendwatch.aws.sagemaker import SageMakerInventory
+from spendwatch.aws.session import AwsContext
+from spendwatch.aws.sns import Publisher
+from spendwatch.aws.ssm import read_parameter
+from spendwatch.costs import month_bounds
+from spendwatch.errors import InputError
+from spendwatch.inventory import Inventory
+from spendwatch.ledger import group_value, sent_key
+from spendwatch.notifications import UNTAGGED_TEAM, Notification, budget_alert, idle_digests
+
+log = logging.getLogger(__name__)
+RATE_WINDOW = timedelta(days=7)
+SENT_RETENTION = timedelta(days=400)
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    budgets_file: Path | None = None
+    budgets_parameter: str | None = None
+    thresholds_pct: tuple[int, ...] | None = None
+
+
+@dataclass
+class Prepared:
+    messages: list[tuple[Notification, list[tuple[str, ...]]]] = field(default_factory=list)
+    statuses: list[bg.BudgetStatus] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    report_scanned_at: str | None = None
+
+
+def load_budget_config(aws: AwsContext, settings: NotifySettings) -> bg.BudgetConfig:
+    config = bg.BudgetConfig()
+    if settings.budgets_file is not None:
+        try:
+            text = settings.budgets_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError("--budgets", f"cannot read {settings.budgets_file}: {exc.strerror}") from None
+        config = bg.load_config(text, str(settings.budgets_file))
+    elif settings.budgets_parameter:
+        config = bg.load_config(
+            read_parameter(aws.client("ssm"), settings.budgets_parameter), f"ssm:{settings.budgets_parameter}"
+        )
+    if settings.thresholds_pct is not None:
+        config = bg.BudgetConfig(config.budgets, settings.thresholds_pct, config.forecast_pct, config.problems)
+    return config
+
+
+def budget_statuses(ledger: Ledger, region: str, config: bg.BudgetConfig, now: datetime) -> list[bg.BudgetStatus]:
+    """Month-to-date from the month's rollups; the daily rate from the last week's records."""
+    month = f"{now:%Y-%m}"
+    month_start, month_end = month_bounds(month)
+    scopes = sorted({b.scope for b in config.budgets})
+    month_to_date: dict[tuple[str, str], Decimal] = {}
+    for scope in scopes:
+        for key, cost in ledger.rollups(region, month, scope).items():
+            month_to_date[(scope, key)] = cost
+    since = max(month_start, now - RATE_WINDOW)
+    recent: dict[tuple[str, str], Decimal] = {}
+    first: datetime | None = None
+    if scopes:
+        for record in ledger.records(region, since, now):
+            first = record.interval_start if first is None else min(first, record.interval_start)
+            for scope in scopes:
+                group = (scope, group_value(record, scope))
+                recent[group] = recent.get(group, Decimal(0)) + record.cost_usd
+    # The rate over the days the ledger covers (a young ledger is not a quiet week).
+    days = Decimal((now - first).total_seconds()) / 86400 if first is not None else Decimal(0)
+    rate = {key: cost / days for key, cost in recent.items()} if days > 0 else {}
+    return bg.evaluate(config, month, month_to_date, rate, now, month_end)
+
+
+def _team_of(status: bg.BudgetStatus, inventory: Inventory) -> str:
+    budget = status.budget
+    if budget.scope == "team":
+        return budget.key
+    if budget.scope == "endpoint":
+        endpoint = next((e for e in inventory.endpoints if e.name == budget.key), None)
+        return endpoint.tags.get("team", UNTAGGED_TEAM) if endpoint else UNTAGGED_TEAM
+    if budget.scope == "component":
+        component = next((c for c in inventory.components if c.name == budget.key), None)
+        if component is not None:
+            endpoint = next((e for e in inventory.endpoints if e.name == component.endpoint_name), None)
+            return component.tags.get("team") or (endpoint.tags.get("team") if endpoint else None) or UNTAGGED_TEAM
+    return UNTAGGED_TEAM
+
+
+def prepare(
+    aws: AwsContext, ledger: Ledger, store: ReportStore | None, settings: NotifySettings, now: datetime
+) -> Prepared:
+    """The messages due now; without a report store, budgets only."""
+    prepared = Prepared()
+    report = store.latest(aws.region) if store is not None else None
+    if store is None:
+        pass
+    elif report is None:
+        log.warning("no idle report stored for %s: nothing to report", aws.region)
+    else:
+        prepared.report_scanned_at = report["scanned_at"]
+        digests = idle_digests(report, aws.region, report["scanned_at"])
+        if digests:
+            pk, _ = sent_key(aws.region, digests[0].state_key)
+            done = ledger.sent(pk)
+            prepared.messages += [(d, []) for d in digests if sent_key(aws.region, d.state_key)[1] not in done]
+
+    inventory = SageMakerInventory(aws.client("sagemaker"), aws.retry, aws.workers).collect(aws.region)
+    tagged, problems = bg.from_tags(inventory)
+    config = bg.merge(load_budget_config(aws, settings), tagged, problems)
+    prepared.problems = list(config.problems)
+    prepared.statuses = budget_statuses(ledger, aws.region, config, now)
+    month = f"{now:%Y-%m}"
+    done = ledger.sent(sent_key(aws.region, ("budget", month))[0])
+    for status in prepared.statuses:
+        budget = status.budget
+        new = [t for t in status.crossed if f"{budget.scope}#{budget.key}#{t}" not in done]
+        actual = [t for t in new if t != bg.FORECAST]
+        team = _team_of(status, inventory)
+        if actual:  # one alert, for the highest threshold newly crossed; the lower ones ride along
+            top = max(actual, key=int)
+            others: list[tuple[str, ...]] = [("budget", month, budget.scope, budget.key, t) for t in actual if t != top]
+            prepared.messages.append((budget_alert(status, top, team, aws.region, now), others))
+        if bg.FORECAST in new:
+            prepared.messages.append((budget_alert(status, bg.FORECAST, team, aws.region, now), []))
+    return prepared
+
+
+def send(publisher: Publisher, ledger: Ledger, region: str, topic_arn: str, prepared: Prepared, now: datetime) -> int:
+    """Publish each message, then remember it (and the thresholds it stands for) as sent."""
+    expires = int((now + SENT_RETENTION).timestamp())
+    for notification, also in prepared.messages:
+        publisher.publish(notification.publish_request(topic_arn))
+        for state in (notification.state_key, *also):
+            pk, sk = sent_key(region, state)
+            ledger.mark_sent(pk, sk, expires)
+    return len(prepared.messages)
