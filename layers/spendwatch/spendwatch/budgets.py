@@ -13,13 +13,12 @@ inference component) or from a configuration document (file or SSM parameter)::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from spendwatch.errors import InputError
+from spendwatch.errors import InputError, load_json_object
 from spendwatch.inventory import Inventory
 from spendwatch.ledger import GROUP_KEYS
 from spendwatch.money import parse_money
@@ -81,15 +80,7 @@ def parse_thresholds(text: str, field_name: str) -> tuple[int, ...]:
 
 def load_config(text: str, source: str) -> BudgetConfig:
     """A budgets document (JSON); every error names the field."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(source, f"not valid JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise InputError(source, "expected a JSON object")
-    unknown = set(document) - {"budgets", "thresholds_pct", "forecast_pct"}
-    if unknown:
-        raise InputError(f"{source}: {sorted(unknown)[0]}", "unknown field (expected budgets, thresholds_pct, forecast_pct)")
+    document = load_json_object(text, source, ("budgets", "thresholds_pct", "forecast_pct"))
     budgets = []
     entries = document.get("budgets", [])
     if not isinstance(entries, list):

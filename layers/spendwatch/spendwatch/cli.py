@@ -296,6 +296,11 @@ def _notify_settings(budgets_file: Path | None, budgets_parameter: str | None, t
     return NotifySettings(budgets_file, budgets_parameter, parse_thresholds(thresholds, "--thresholds") if thresholds else None)
 
 
+def _show_problems(problems: list[str]) -> None:
+    for problem in problems:
+        stderr.print(f"[yellow]budget not read: {problem}[/yellow]", highlight=False)
+
+
 def _prepare_fleet(aws: AwsContext, ledger: Ledger, store: ReportStore) -> None:
     """With --fleet: tonight's scan is stored and the history metered, as the Lambdas would have."""
     report = run_scan(aws, ScanSettings())
@@ -340,8 +345,7 @@ def notify(
         )
         if not dry_run:
             send(Publisher(aws.client("sns"), aws.retry), ledger, aws.region, arn, prepared, aws.now)
-    for problem in prepared.problems:
-        stderr.print(f"[yellow]budget not read: {problem}[/yellow]", highlight=False)
+    _show_problems(prepared.problems)
     click.echo(json.dumps({"messages": [n.publish_request(arn) for n, _ in prepared.messages]}, indent=2))
 
 
@@ -368,8 +372,7 @@ def budgets(
         if aws.fleet is not None:
             _meter_all(aws, ledger, 60)
         prepared = prepare(aws, ledger, None, settings, aws.now)
-    for problem in prepared.problems:
-        stderr.print(f"[yellow]budget not read: {problem}[/yellow]", highlight=False)
+    _show_problems(prepared.problems)
     if output_format == "json":
         click.echo(json.dumps(budgets_json(prepared.statuses), indent=2))
     else:

@@ -29,3 +29,20 @@ class AwsError(SpendwatchError):
         self.operation = operation
         self.code = code
         self.response = response or {}
+
+
+def load_json_object(text: str, source: str, fields: tuple[str, ...]) -> dict[str, Any]:
+    """A configuration document: a JSON object with only ``fields``; errors name the source
+    and the field."""
+    import json
+
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(source, f"not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise InputError(source, "expected a JSON object")
+    unknown = set(document) - set(fields)
+    if unknown:
+        raise InputError(f"{source}: {sorted(unknown)[0]}", f"unknown field (expected {', '.join(fields)})")
+    return document

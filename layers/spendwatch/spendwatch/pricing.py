@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from spendwatch.errors import InputError
+from spendwatch.errors import InputError, load_json_object
 from spendwatch.money import parse_money
 
 
@@ -169,15 +169,7 @@ def load_overrides(text: str, region: str, source: str) -> tuple[dict[str, Decim
     ``"*"`` applies to every region; a region's own entry wins over it. Returns the prices
     for ``region`` and any instance hardware the file adds. Errors name the field.
     """
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(source, f"not valid JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise InputError(source, "expected a JSON object")
-    unknown = set(document) - {"prices_usd_per_hour", "instances"}
-    if unknown:
-        raise InputError(f"{source}: {sorted(unknown)[0]}", "unknown field (expected prices_usd_per_hour, instances)")
+    document = load_json_object(text, source, ("prices_usd_per_hour", "instances"))
     prices: dict[str, Decimal] = {}
     table = document.get("prices_usd_per_hour", {})
     if not isinstance(table, dict):
