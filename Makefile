@@ -53,6 +53,8 @@ test: install lint build
 build: tools
 	rm -rf $(BUILD_DIR)
 	$(TOOLS)/sam build --template-file template.yaml --build-dir $(BUILD_DIR)
+	@ls $(BUILD_DIR)/SpendwatchLayer/python/pydantic_core/*cpython-313-aarch64-linux-gnu.so >/dev/null \
+		|| { echo "the layer lacks python3.13 aarch64 wheels" >&2; exit 1; }
 
 bench: install
 	$(BIN)/python bench/scan_bench.py
