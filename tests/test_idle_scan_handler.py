@@ -56,10 +56,12 @@ def test_sample_event_scans_stores_and_emits(aws: EmulatedAws, capsys: pytest.Ca
     assert {e["endpoint_name"]: e["status"] for e in stored["endpoints"]} == {"churn-model": "idle", "genai-shared": "active"}
 
 
-def test_a_replayed_schedule_stores_nothing_new(aws: EmulatedAws) -> None:
+def test_a_replayed_schedule_stores_and_emits_nothing_new(aws: EmulatedAws, capsys: pytest.CaptureFixture[str]) -> None:
     handler = load_handler()
     first = handler(EVENT, Context())
+    assert emf_documents(capsys.readouterr().out) != []
     second = handler(EVENT, Context())
+    assert emf_documents(capsys.readouterr().out) == []
     assert (first["stored"], second["stored"]) == (True, False)
     items = aws.client("dynamodb").query(
         TableName=TABLE, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": report_pk("us-east-1")}}

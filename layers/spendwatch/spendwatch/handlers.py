@@ -40,7 +40,8 @@ def idle_scan(event: ScheduledScan, config: IdleScanConfig, log: Any) -> dict[st
     report = run_scan(aws, settings)
     document = report.to_json()
     stored = ReportStore(aws.client("dynamodb"), config.table_name, aws.retry).put(document, report.scanned_at, report.region)
-    emit_scan_metrics(report, config.namespace, config.endpoint_metrics)
+    if stored.created:  # a replayed delivery must not count the same night twice in CloudWatch
+        emit_scan_metrics(report, config.namespace, config.endpoint_metrics)
     summary = {
         **document["summary"],
         "scanned_at": document["scanned_at"],
