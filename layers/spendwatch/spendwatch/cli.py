@@ -177,7 +177,7 @@ class Timestamp(click.ParamType[datetime]):
         if isinstance(value, datetime):
             return value
         try:
-            return parse_utc(value, param.name or "timestamp" if param else "timestamp")
+            return parse_utc(value, param.name if param and param.name else "timestamp")
         except InputError as exc:
             self.fail(exc.message, param, ctx)
 

@@ -61,13 +61,10 @@ def cost_meter(event: ScheduledMeter, config: CostMeterConfig, remaining_ms: Cal
     ledger = Ledger(aws.client("dynamodb"), config.table_name, aws.retry)
     end = align_down(event.scheduled_time, config.interval_minutes)
     last = ledger.meter_state(config.region)
-    start = (
-        last
-        if last is not None
-        else end - timedelta(hours=config.backfill_hours)
-        if config.backfill_hours
-        else end - timedelta(minutes=config.interval_minutes)
-    )
+    if last is not None:
+        start = last
+    else:  # the first run: the configured backfill, or at least the last closed interval
+        start = end - max(timedelta(hours=config.backfill_hours), timedelta(minutes=config.interval_minutes))
     start = align_down(start, config.interval_minutes)
     prices = PriceSettings(
         price_parameter=config.prices_parameter,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -156,7 +156,7 @@ def idle_lines(report: dict[str, Any]) -> dict[str, list[IdleLine]]:
             start, lower_bound = parse_utc(since, "idle_since"), False
         else:  # no traffic in the history looked at: at least that long, or since creation
             created = parse_utc(entry["created_at"], "created_at") if entry.get("created_at") else scanned_at
-            start = max(created, scanned_at - _hours(history_hours))
+            start = max(created, scanned_at - timedelta(hours=history_hours))
             lower_bound = start != created
         hours = Decimal(max(0.0, (scanned_at - start).total_seconds())) / 3600
         line = IdleLine(
@@ -174,12 +174,6 @@ def idle_lines(report: dict[str, Any]) -> dict[str, list[IdleLine]]:
     for lines in teams.values():
         lines.sort(key=lambda line: (-(line.hourly or Decimal(0)), line.resource))
     return teams
-
-
-def _hours(n: int) -> Any:
-    from datetime import timedelta
-
-    return timedelta(hours=n)
 
 
 def idle_digests(report: dict[str, Any], region: str, report_key: str) -> list[Notification]:
@@ -279,9 +273,6 @@ def _fit(build: Any, total: int) -> Notification:
 
 
 # -- budget alerts ----------------------------------------------------------------------------
-
-SEVERITY = {FORECAST: "warning"}
-
 
 def _severity(threshold: str) -> str:
     if threshold == FORECAST:

@@ -109,11 +109,9 @@ def prepare(
     """The messages due now; without a report store, budgets only."""
     prepared = Prepared()
     report = store.latest(aws.region) if store is not None else None
-    if store is None:
-        pass
-    elif report is None:
+    if store is not None and report is None:
         log.warning("no idle report stored for %s: nothing to report", aws.region)
-    else:
+    if report is not None:
         prepared.report_scanned_at = report["scanned_at"]
         digests = idle_digests(report, aws.region, report["scanned_at"])
         if digests:

@@ -166,22 +166,21 @@ class CloudWatchMetrics:
             [Query(s, period_s, "SampleCount") for s in series], periods[0].start, periods[-1].end, progress
         )
         starts = [p.start for p in periods]
-        out: dict[tuple[str, str, datetime], dict[str, object]] = {}
+        instances: dict[tuple[str, str, datetime], int] = {}
+        gpus: dict[tuple[str, str, datetime], dict[str, int]] = {}
         for s, points in zip(series, counts, strict=True):
             names = dict(s.dimensions)
             by_start = {ts: round(v) for ts, v in points}
             for start in starts:
-                entry = out.setdefault((names[mn.DIM_ENDPOINT], names[mn.DIM_VARIANT], start), {"instances": 0, "gpus": {}})
+                key = (names[mn.DIM_ENDPOINT], names[mn.DIM_VARIANT], start)
+                instances.setdefault(key, 0)
+                held = gpus.setdefault(key, {})
                 n = by_start.get(start, 0)
                 if s.namespace == mn.ENHANCED_ENDPOINTS_NAMESPACE:
-                    entry["instances"] = int(entry["instances"]) + n  # type: ignore[call-overload]
+                    instances[key] += n
                 else:
-                    held: dict[str, int] = entry["gpus"]  # type: ignore[assignment]
                     held[names[mn.DIM_COMPONENT]] = held.get(names[mn.DIM_COMPONENT], 0) + n
-        return {
-            key: VariantSamples(instance_samples=int(v["instances"]), gpu_samples=dict(v["gpus"]))  # type: ignore[call-overload]
-            for key, v in out.items()
-        }
+        return {key: VariantSamples(instance_samples=instances[key], gpu_samples=gpus[key]) for key in instances}
 
     def usage(
         self,

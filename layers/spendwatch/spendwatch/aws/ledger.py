@@ -17,6 +17,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.aws.table import put_if_absent
 from spendwatch.errors import AwsError
 from spendwatch.ledger import from_item, record_key, record_pk, rollup_deltas, rollup_pk, state_key, to_item
 from spendwatch.metering import CostRecord
@@ -161,19 +162,8 @@ class Ledger:
         return {item["sk"] for item in self._query("pk = :pk", {":pk": pk})}
 
     def mark_sent(self, pk: str, sk: str, expires_at: int) -> bool:
-        try:
-            self._retry.call(
-                "PutItem",
-                self._client.put_item,
-                TableName=self._table,
-                Item=_dump({"pk": pk, "sk": sk, "type": "sent", "expires_at": expires_at}),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except AwsError as exc:
-            if exc.code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        item = _dump({"pk": pk, "sk": sk, "type": "sent", "expires_at": expires_at})
+        return put_if_absent(self._client, self._retry, self._table, item)
 
     # -- the meter's progress -------------------------------------------------------------
 

@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
-from spendwatch.errors import AwsError
+from spendwatch.aws.table import put_if_absent
 from spendwatch.timestamps import format_utc
 
 IAM_ACTIONS = ("dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem")
@@ -119,18 +117,4 @@ class ReportStore:
         return loaded
 
     def _put_once(self, item: dict[str, Any]) -> bool:
-        try:
-            self._retry.call(
-                "PutItem",
-                self._client.put_item,
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except AwsError as exc:
-            if exc.code == "ConditionalCheckFailedException":
-                return False
-            raise
-        except ClientError as exc:  # pragma: no cover - RetryPolicy wraps every ClientError
-            raise AwsError("PutItem", str(exc), "") from exc
-        return True
+        return put_if_absent(self._client, self._retry, self._table, item)

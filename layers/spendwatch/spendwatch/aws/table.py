@@ -1,0 +1,21 @@
+"""What every writer of the spendwatch table shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spendwatch.aws.retry import RetryPolicy
+from spendwatch.errors import AwsError
+
+IAM_ACTIONS = ("dynamodb:PutItem",)
+
+
+def put_if_absent(client: Any, retry: RetryPolicy, table: str, item: dict[str, Any]) -> bool:
+    """Put a (serialized) item unless its key exists; False when it did: a replay."""
+    try:
+        retry.call("PutItem", client.put_item, TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+    except AwsError as exc:
+        if exc.code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
