@@ -12,9 +12,9 @@ import json
 import time
 from collections import Counter
 
-from spendwatch.aws.session import open_aws
-from spendwatch.fleet import parse_fleet
-from spendwatch.scan import ScanSettings, run_scan
+from spendwatch.services.scan import ScanSettings, run_scan
+from spendwatch_emulator import open_fleet
+from spendwatch_emulator.fleet import parse_fleet
 
 
 def build_fleet(classic: int, shared: int, components_per_endpoint: int) -> dict:
@@ -50,7 +50,7 @@ def main() -> None:
     doc = build_fleet(args.classic, args.shared, args.components)
     started = time.perf_counter()
     fleet = parse_fleet(doc)
-    with open_aws(fleet) as aws:
+    with open_fleet(fleet) as aws:
         seeded = time.perf_counter()
         report = run_scan(aws, ScanSettings())
         scanned = time.perf_counter()

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from spendwatch.aws.session import AwsContext, open_aws
-from spendwatch.fleet import parse_fleet
-from spendwatch.scan import ScanSettings, run_scan
+from spendwatch.aws.session import AwsContext
+from spendwatch.services.scan import ScanSettings, run_scan
+from spendwatch_emulator import open_fleet
+from spendwatch_emulator.fleet import parse_fleet
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_FLEET = REPO / "fleets" / "tiny-fleet.json"
@@ -28,7 +29,7 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def emulated(doc: dict[str, Any]) -> Any:
     """``with emulated(fleet(...)) as aws:`` an AwsContext over the emulated AWS."""
-    return open_aws(parse_fleet(doc))
+    return open_fleet(parse_fleet(doc))
 
 
 def scan_json(doc: dict[str, Any], lookback_hours: int = 24, **settings: Any) -> dict[str, Any]:

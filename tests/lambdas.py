@@ -12,8 +12,8 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.logging.constants import LOGGER_ATTRIBUTE_POWERTOOLS_HANDLER, LOGGER_ATTRIBUTE_PRECONFIGURED
 
-from spendwatch.emulator import EmulatedAws
-from spendwatch.fleet import parse_fleet
+from spendwatch_emulator.emulator import EmulatedAws
+from spendwatch_emulator.fleet import parse_fleet
 from tests.conftest import REPO
 from tests.template import create_table
 

@@ -10,7 +10,7 @@ import pytest
 from spendwatch.aws.cloudwatch import MAX_QUERIES_PER_CALL, CloudWatchMetrics, Query
 from spendwatch.aws.retry import NO_WAIT_RETRY
 from spendwatch.aws.sagemaker import SageMakerInventory
-from spendwatch.usage import MetricSeries, ResourceKind, UsageKey, usage_series
+from spendwatch.core.usage import MetricSeries, ResourceKind, UsageKey, usage_series
 from tests.conftest import emulated, endpoints_by_name, scan_json
 from tests.fleets import component, endpoint, fleet, gpu_endpoint, seg
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from spendwatch.aws.ledger import Ledger
-from spendwatch.costs import run_chargeback
-from spendwatch.emulator import EmulatedAws
-from spendwatch.errors import InputError
+from spendwatch.core.errors import InputError
+from spendwatch.services.chargeback import run_chargeback
+from spendwatch_emulator.emulator import EmulatedAws
 from tests.lambdas import TABLE, Context, emf_documents, load_handler, run_in, sample_event
 from tests.template import resource
 

@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from spendwatch import metricnames as mn
 from spendwatch.aws.cloudwatch import CloudWatchMetrics
 from spendwatch.aws.retry import NO_WAIT_RETRY
 from spendwatch.aws.sagemaker import SageMakerInventory
 from spendwatch.aws.session import AwsContext
-from spendwatch.emulator import EmulatedAws
-from spendwatch.errors import InputError
-from spendwatch.fleet import parse_fleet
-from spendwatch.scan import ScanSettings, run_scan
-from spendwatch.usage import Usage, UsageKey, usage_series
+from spendwatch.core import metricnames as mn
+from spendwatch.core.errors import InputError
+from spendwatch.core.usage import Usage, UsageKey, usage_series
+from spendwatch.services.scan import ScanSettings, run_scan
+from spendwatch_emulator.emulator import EmulatedAws
+from spendwatch_emulator.fleet import parse_fleet
 from tests.conftest import emulated
 from tests.fleets import LONG_AGO, NOW, component, endpoint, fleet, gpu_endpoint, seg
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from spendwatch.emulator import EmulatedAws
-from spendwatch.errors import InputError
-from spendwatch.fleet import Fleet, Timeline, instance_timeline, load_fleet, parse_fleet
+from spendwatch.core.errors import InputError
+from spendwatch_emulator.emulator import EmulatedAws
+from spendwatch_emulator.fleet import Fleet, Timeline, instance_timeline, load_fleet, parse_fleet
 from tests.conftest import TINY_FLEET, emulated
 from tests.fleets import LONG_AGO, component, endpoint, fleet, gpu_endpoint, seg
 
@@ -57,7 +57,7 @@ def test_the_repos_tiny_fleet_loads() -> None:
 
 
 def test_the_bundled_demo_fleet_loads() -> None:
-    with resources.as_file(resources.files("spendwatch") / "data" / "demo-fleet.json") as path:
+    with resources.as_file(resources.files("spendwatch_emulator") / "data" / "demo-fleet.json") as path:
         demo = load_fleet(path)
 
     assert len(demo.endpoints) >= 5

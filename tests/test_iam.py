@@ -50,7 +50,7 @@ ADAPTER_SERVICES: dict[str, tuple[str, ...]] = {}
 # IAM prefixes whose boto3 service is named differently.
 IAM_PREFIX_SERVICES = {"states": "stepfunctions", "execute-api": "apigatewaymanagementapi"}
 # The emulated AWS seeds moto in-process: its calls never reach an account.
-NOT_REAL_AWS = {"spendwatch.emulator"}
+NOT_REAL_AWS = {"spendwatch_emulator.emulator"}
 
 # Operations authorised by an action of another name.
 OPERATION_ACTIONS = {

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from spendwatch.aws.reports import ReportStore, report_pk
-from spendwatch.emulator import EmulatedAws
-from spendwatch.errors import InputError
+from spendwatch.core.errors import InputError
+from spendwatch_emulator.emulator import EmulatedAws
 from tests.fleets import component, endpoint, fleet, gpu_endpoint, seg
 from tests.lambdas import TABLE, Context, emf_documents, run_in, sample_event
 from tests.lambdas import load_handler as load_function

@@ -12,9 +12,10 @@ import pytest
 
 from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.session import AwsContext
-from spendwatch.costs import run_chargeback, run_meter
-from spendwatch.ledger import GROUP_KEYS, TABLE_DEFINITION
-from spendwatch.scan import PriceSettings
+from spendwatch.core.ledger import GROUP_KEYS, TABLE_DEFINITION
+from spendwatch.services.chargeback import run_chargeback
+from spendwatch.services.meter import run_meter
+from spendwatch.services.prices import PriceSettings
 from tests.conftest import emulated
 from tests.fleets import component, endpoint, fleet, gpu_endpoint, seg
 from tests.template import create_table, resource

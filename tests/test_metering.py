@@ -10,12 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spendwatch.aws.ledger import Ledger
-from spendwatch.costs import run_meter
-from spendwatch.emulator import LEDGER_TABLE
-from spendwatch.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory, MetricsConfig, Variant
-from spendwatch.metering import Basis, Interval, RecordKind, VariantSamples, meter
-from spendwatch.pricing import PriceBook
-from spendwatch.scan import PriceSettings
+from spendwatch.core.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory, MetricsConfig, Variant
+from spendwatch.core.metering import Basis, Interval, RecordKind, VariantSamples, meter
+from spendwatch.core.pricing import PriceBook
+from spendwatch.services.meter import run_meter
+from spendwatch.services.prices import PriceSettings
+from spendwatch_emulator.emulator import LEDGER_TABLE
 from tests.conftest import emulated
 from tests.fleets import component, endpoint, fleet, gpu_endpoint
 

@@ -17,11 +17,11 @@ from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.reports import ReportStore
 from spendwatch.aws.session import lambda_aws
 from spendwatch.aws.sns import Publisher
-from spendwatch.emulator import EmulatedAws
-from spendwatch.errors import AwsError
-from spendwatch.metering import Basis, CostRecord, RecordKind
-from spendwatch.notifications import MAX_MESSAGE_BYTES, idle_digests, request_bytes
-from spendwatch.notify import NotifySettings, prepare, send
+from spendwatch.core.errors import AwsError
+from spendwatch.core.metering import Basis, CostRecord, RecordKind
+from spendwatch.core.notifications import MAX_MESSAGE_BYTES, idle_digests, request_bytes
+from spendwatch.services.notify import NotifySettings, prepare, send
+from spendwatch_emulator.emulator import EmulatedAws
 from tests.lambdas import TABLE, Context, load_handler, run_in, sample_event
 from tests.template import resource
 

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from spendwatch.aws.pricing_api import SOURCE, PricingApi
-from spendwatch.errors import InputError
-from spendwatch.money import format_money
-from spendwatch.pricing import InstanceSpec, Price, PriceBook, load_overrides, parse_price_list
-from spendwatch.scan import PriceSettings, ScanSettings, run_scan
+from spendwatch.core.errors import InputError
+from spendwatch.core.money import format_money
+from spendwatch.core.pricing import InstanceSpec, Price, PriceBook, load_overrides, parse_price_list
+from spendwatch.services.prices import PriceSettings
+from spendwatch.services.scan import ScanSettings, run_scan
 from tests.conftest import components_by_name, emulated, endpoints_by_name, scan_json
 from tests.fleets import component, endpoint, fleet, gpu_endpoint
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from spendwatch.aws.sagemaker import SageMakerInventory
-from spendwatch.inventory import EndpointKind
+from spendwatch.core.inventory import EndpointKind
 from tests.conftest import emulated
 from tests.fleets import component, endpoint, fleet, gpu_endpoint
 

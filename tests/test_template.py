@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from spendwatch import metricnames as mn
+from spendwatch.core import metricnames as mn
 from tests.conftest import REPO
 from tests.template import load_template
 

@@ -8,9 +8,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from spendwatch import handlers
-from spendwatch.config import IdleScanConfig
-from spendwatch.events import ScheduledScan, parse_event
+from spendwatch.lambdas import handlers
+from spendwatch.lambdas.config import IdleScanConfig
+from spendwatch.lambdas.events import ScheduledScan, parse_event
 
 logger = Logger()
 tracer = Tracer()

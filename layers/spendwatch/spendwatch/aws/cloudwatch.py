@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from spendwatch import metricnames as mn
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
-from spendwatch.inventory import Inventory
-from spendwatch.metering import Interval, VariantSamples
-from spendwatch.timestamps import MINUTE, ensure_utc, floor_minute
-from spendwatch.usage import MetricSeries, Usage, UsageKey
+from spendwatch.core import metricnames as mn
+from spendwatch.core.inventory import Inventory
+from spendwatch.core.metering import Interval, VariantSamples
+from spendwatch.core.timestamps import MINUTE, ensure_utc, floor_minute
+from spendwatch.core.usage import MetricSeries, Usage, UsageKey
 
 MAX_QUERIES_PER_CALL = 500
 IAM_ACTIONS = ("cloudwatch:GetMetricData", "cloudwatch:ListMetrics")

@@ -1,4 +1,4 @@
-"""DynamoDB adapter of the chargeback ledger (layout in ``spendwatch.ledger``).
+"""DynamoDB adapter of the chargeback ledger (layout in ``spendwatch.core.ledger``).
 
 Records are written with TransactWriteItems: each record's Put is conditional on the record
 not existing, and the monthly rollups it adds to move in the same transaction, so a replayed
@@ -18,10 +18,10 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
 from spendwatch.aws.table import put_if_absent
-from spendwatch.errors import AwsError
-from spendwatch.ledger import from_item, record_key, record_pk, rollup_deltas, rollup_pk, state_key, to_item
-from spendwatch.metering import CostRecord
-from spendwatch.timestamps import format_utc, parse_utc
+from spendwatch.core.errors import AwsError
+from spendwatch.core.ledger import from_item, record_key, record_pk, rollup_deltas, rollup_pk, state_key, to_item
+from spendwatch.core.metering import CostRecord
+from spendwatch.core.timestamps import format_utc, parse_utc
 
 IAM_ACTIONS = (
     "dynamodb:PutItem",

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
-from spendwatch.errors import AwsError
-from spendwatch.pricing import parse_price_list
-from spendwatch.timestamps import format_utc, parse_utc
+from spendwatch.core.errors import AwsError
+from spendwatch.core.pricing import parse_price_list
+from spendwatch.core.timestamps import format_utc, parse_utc
 
 log = logging.getLogger(__name__)
 IAM_ACTIONS = ("pricing:GetProducts",)

@@ -17,7 +17,7 @@ from typing import Any
 
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
 from spendwatch.aws.table import put_if_absent
-from spendwatch.timestamps import format_utc
+from spendwatch.core.timestamps import format_utc
 
 IAM_ACTIONS = ("dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem")
 PART_BYTES = 350_000

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from spendwatch.errors import AwsError
+from spendwatch.core.errors import AwsError
 
 RETRYABLE_CODES = frozenset(
     {

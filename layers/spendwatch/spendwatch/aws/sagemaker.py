@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
-from spendwatch.errors import AwsError
-from spendwatch.inventory import (
+from spendwatch.core.errors import AwsError
+from spendwatch.core.inventory import (
     Endpoint,
     EndpointKind,
     InferenceComponent,
@@ -18,7 +18,7 @@ from spendwatch.inventory import (
     MetricsConfig,
     Variant,
 )
-from spendwatch.timestamps import ensure_utc
+from spendwatch.core.timestamps import ensure_utc
 
 log = logging.getLogger(__name__)
 

@@ -1,27 +1,41 @@
 """Where clients come from: a real account (credentials chain, region, profile, endpoint
-URL) or the emulated AWS seeded from a fleet spec. Either way the rest of spendwatch sees
-an ``AwsContext``."""
+URL) or, built by the CLI's ``--fleet`` wiring, the emulated AWS. Either way the rest of
+spendwatch sees an ``AwsContext``; production code never imports the emulator."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from decimal import Decimal
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
 from spendwatch import __version__
-from spendwatch.aws.retry import DEFAULT_RETRY, NO_WAIT_RETRY, RetryPolicy
-from spendwatch.emulator import LEDGER_TABLE, EmulatedAws
-from spendwatch.errors import InputError
-from spendwatch.fleet import Fleet, load_fleet
+from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.core.errors import InputError
 
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, user_agent_extra=f"spendwatch/{__version__}")
+
+
+@dataclass(frozen=True)
+class Emulated:
+    """What the rest of spendwatch may know of an emulated account (``--fleet``): plain
+    values, so no production module needs the emulator to read them."""
+
+    account_id: str
+    history_start: datetime
+    history_hours: int
+    prices_usd_per_hour: Mapping[str, Decimal]
+    endpoint_count: int
+    table_name: str
+    calls: Counter[str] = field(default_factory=Counter)
+    """API calls the emulated AWS answered, by operation (shared with the emulator)."""
 
 
 @dataclass
@@ -32,19 +46,15 @@ class AwsContext:
     retry: RetryPolicy
     workers: int
     endpoint_url: str | None = None
-    emulator: EmulatedAws | None = None
+    emulator: Emulated | None = None
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.session.client(service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=_CONFIG)
 
-    @property
-    def fleet(self) -> Fleet | None:
-        return self.emulator.fleet if self.emulator else None
-
     def table_name(self, given: str | None) -> str:
         """The ledger table: the emulated one with --fleet, else --table / SPENDWATCH_TABLE_NAME."""
         if self.emulator is not None:
-            return LEDGER_TABLE
+            return self.emulator.table_name
         name = given or os.environ.get("SPENDWATCH_TABLE_NAME", "")
         if not name:
             raise InputError("--table", "name the ledger table (the stack's LedgerTableName output) or set SPENDWATCH_TABLE_NAME")
@@ -52,19 +62,8 @@ class AwsContext:
 
 
 @contextmanager
-def open_aws(
-    fleet: str | Path | Fleet | None = None,
-    region: str | None = None,
-    profile: str | None = None,
-    endpoint_url: str | None = None,
-) -> Iterator[AwsContext]:
-    """Real AWS, or with ``fleet`` the emulated AWS (whose clock is the fleet's ``now``)."""
-    if fleet is not None:
-        spec = fleet if isinstance(fleet, Fleet) else load_fleet(fleet)
-        with EmulatedAws(spec) as emulator:
-            assert emulator.session is not None
-            yield AwsContext(spec.region, spec.now, emulator.session, NO_WAIT_RETRY, 1, None, emulator)
-        return
+def open_aws(region: str | None = None, profile: str | None = None, endpoint_url: str | None = None) -> Iterator[AwsContext]:
+    """A real account: the default credentials chain, or ``profile``."""
     session = boto3.Session(profile_name=profile, region_name=region)
     if not session.region_name:
         raise InputError("--region", "no region given and none configured (AWS_REGION, profile)")

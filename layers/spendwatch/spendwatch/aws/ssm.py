@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from spendwatch.errors import InputError
+from spendwatch.core.errors import InputError
 
 IAM_ACTIONS = ("ssm:GetParameter",)
 

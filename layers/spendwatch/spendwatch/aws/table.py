@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from spendwatch.aws.retry import RetryPolicy
-from spendwatch.errors import AwsError
+from spendwatch.core.errors import AwsError
 
 IAM_ACTIONS = ("dynamodb:PutItem",)
 

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from spendwatch.budgets import FORECAST, BudgetStatus
-from spendwatch.money import format_money
-from spendwatch.timestamps import parse_utc
+from spendwatch.core.budgets import FORECAST, BudgetStatus
+from spendwatch.core.money import format_money
+from spendwatch.core.timestamps import parse_utc
 
 MAX_MESSAGE_BYTES = 256 * 1024
 SAFETY_BYTES = 2 * 1024

@@ -8,10 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from spendwatch.ledger import GROUP_KEYS, group_value
-from spendwatch.metering import CostRecord
-from spendwatch.money import format_money
-from spendwatch.timestamps import format_utc
+from spendwatch.core.ledger import GROUP_KEYS, group_value
+from spendwatch.core.metering import CostRecord
+from spendwatch.core.money import format_money
+from spendwatch.core.timestamps import format_utc
 
 
 @dataclass(frozen=True)

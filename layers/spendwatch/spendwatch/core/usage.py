@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from spendwatch import metricnames as mn
-from spendwatch.inventory import EndpointKind, Inventory
+from spendwatch.core import metricnames as mn
+from spendwatch.core.inventory import EndpointKind, Inventory
 
 
 class ResourceKind(StrEnum):

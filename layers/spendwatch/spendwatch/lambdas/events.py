@@ -9,8 +9,8 @@ from typing import Any, Literal, TypeVar
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from spendwatch.errors import InputError
-from spendwatch.timestamps import floor_minute, parse_utc
+from spendwatch.core.errors import InputError
+from spendwatch.core.timestamps import floor_minute, parse_utc
 
 
 class ScheduledScan(BaseModel):

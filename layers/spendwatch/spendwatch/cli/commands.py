@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,12 +22,8 @@ from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.reports import ReportStore
 from spendwatch.aws.session import AwsContext, open_aws
 from spendwatch.aws.sns import Publisher
-from spendwatch.budgets import parse_thresholds
-from spendwatch.costs import MeterRun, align_down, month_bounds, run_chargeback, run_meter, validate_interval_minutes
-from spendwatch.errors import AwsError, InputError, SpendwatchError
-from spendwatch.ledger import GROUP_KEYS
-from spendwatch.notify import NotifySettings, prepare, send
-from spendwatch.render import (
+from spendwatch.cli.fleet import open_fleet
+from spendwatch.cli.render import (
     budgets_json,
     budgets_table,
     chargeback_table,
@@ -38,8 +33,16 @@ from spendwatch.render import (
     meter_table,
     scan_table,
 )
-from spendwatch.scan import DEFAULT_HISTORY_HOURS, DEFAULT_LOOKBACK_HOURS, PriceSettings, ScanSettings, run_scan
-from spendwatch.timestamps import parse_utc
+from spendwatch.core.budgets import parse_thresholds
+from spendwatch.core.errors import AwsError, InputError, SpendwatchError
+from spendwatch.core.ledger import GROUP_KEYS
+from spendwatch.core.metering import validate_interval_minutes
+from spendwatch.core.timestamps import align_down, month_bounds, parse_utc
+from spendwatch.services.chargeback import run_chargeback
+from spendwatch.services.meter import MeterRun, run_meter
+from spendwatch.services.notify import NotifySettings, prepare, send
+from spendwatch.services.prices import PriceSettings
+from spendwatch.services.scan import DEFAULT_HISTORY_HOURS, DEFAULT_LOOKBACK_HOURS, ScanSettings, run_scan
 
 F = TypeVar("F", bound=Callable[..., Any])
 stderr = Console(stderr=True)
@@ -54,18 +57,49 @@ def stdout_console() -> Console:
 PRICE_CACHE = Path.home() / ".cache" / "spendwatch" / "prices.json"
 
 
+TARGET = "spendwatch.target"
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Where a command runs (fleet, region, profile, endpoint URL, table) is kept aside, not passed."""
+    ctx.meta.setdefault(TARGET, {})[param.name] = value
+    return value
+
+
 def aws_options(command: F) -> F:
-    """--fleet, --region, --profile, --endpoint-url: on every command."""
+    """--fleet, --region, --profile, --endpoint-url: on every command (read by ``_aws``)."""
     for option in reversed(
         [
             click.option(
                 "--fleet",
                 type=click.Path(dir_okay=False, path_type=Path),
                 help="Run against an emulated AWS seeded from this fleet spec instead of a real account.",
+                expose_value=False,
+                callback=_remember,
             ),
-            click.option("--region", help="AWS region (default: the configured one)."),
-            click.option("--profile", help="AWS named profile."),
-            click.option("--endpoint-url", help="Custom AWS endpoint URL (e.g. a VPC endpoint)."),
+            click.option("--region", help="AWS region (default: the configured one).", expose_value=False, callback=_remember),
+            click.option("--profile", help="AWS named profile.", expose_value=False, callback=_remember),
+            click.option(
+                "--endpoint-url", help="Custom AWS endpoint URL (e.g. a VPC endpoint).", expose_value=False, callback=_remember
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def price_options(command: F) -> F:
+    """--prices, --prices-parameter, --refresh-prices: wherever prices are resolved (scan, meter)."""
+    for option in reversed(
+        [
+            click.option(
+                "--prices",
+                "price_file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="JSON price overrides (see README: Prices).",
+            ),
+            click.option("--prices-parameter", help="SSM parameter holding JSON price overrides."),
+            click.option("--refresh-prices", is_flag=True, help="Refresh prices from the AWS Price List API (cached a week)."),
         ]
     ):
         command = option(command)
@@ -84,12 +118,19 @@ def format_option(*choices: str) -> Callable[[F], F]:
 
 
 @contextmanager
-def _aws(fleet: Path | None, region: str | None, profile: str | None, endpoint_url: str | None) -> Iterator[AwsContext]:
+def _aws() -> Iterator[AwsContext]:
+    """The AWS the current command's flags name: the emulated one with --fleet, else a real account."""
+    target = click.get_current_context().meta.get(TARGET, {})
+    fleet, region, profile, endpoint_url = (target.get(k) for k in ("fleet", "region", "profile", "endpoint_url"))
     if fleet is not None and (region or profile or endpoint_url):
         raise click.UsageError(
             "--fleet runs against the emulated AWS: it cannot be combined with --region, --profile or --endpoint-url"
         )
-    with open_aws(fleet, region, profile, endpoint_url) as aws:
+    if fleet is not None:
+        with open_fleet(fleet) as aws:
+            yield aws
+        return
+    with open_aws(region, profile, endpoint_url) as aws:
         yield aws
 
 
@@ -137,17 +178,9 @@ def cli(verbose: bool) -> None:
     show_default=True,
     help="How far back to look for the last invocation (idle_since).",
 )
-@click.option(
-    "--prices", "price_file", type=click.Path(dir_okay=False, path_type=Path), help="JSON price overrides (see README: Prices)."
-)
-@click.option("--prices-parameter", help="SSM parameter holding JSON price overrides.")
-@click.option("--refresh-prices", is_flag=True, help="Refresh prices from the AWS Price List API (cached a week).")
+@price_options
 @format_option("table", "json")
 def scan(
-    fleet: Path | None,
-    region: str | None,
-    profile: str | None,
-    endpoint_url: str | None,
     lookback_hours: int,
     history_hours: int,
     price_file: Path | None,
@@ -160,9 +193,9 @@ def scan(
     settings = ScanSettings(
         lookback_hours=lookback_hours,
         history_hours=history_hours,
-        prices=PriceSettings(price_file, prices_parameter, refresh_prices, None if fleet else PRICE_CACHE),
+        prices=PriceSettings(price_file, prices_parameter, refresh_prices, _price_cache()),
     )
-    with _aws(fleet, region, profile, endpoint_url) as aws, _progress(stderr.is_terminal) as progress:
+    with _aws() as aws, _progress(stderr.is_terminal) as progress:
         report = run_scan(aws, settings, progress=progress)
     if output_format == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
@@ -183,14 +216,28 @@ class Timestamp(click.ParamType[datetime]):
 
 
 TIMESTAMP = Timestamp()
-table_option = click.option("--table", help="Ledger table (default: $SPENDWATCH_TABLE_NAME). Ignored with --fleet.")
+table_option = click.option(
+    "--table",
+    help="Ledger table (default: $SPENDWATCH_TABLE_NAME). Ignored with --fleet.",
+    expose_value=False,
+    callback=_remember,
+)
+
+
+def _price_cache() -> Path | None:
+    """Prices from the Price List API are cached a week on disk, except for an emulated fleet."""
+    return None if click.get_current_context().meta.get(TARGET, {}).get("fleet") else PRICE_CACHE
+
+
+def _table(aws: AwsContext) -> str:
+    return aws.table_name(click.get_current_context().meta.get(TARGET, {}).get("table"))
 
 
 def _meter_all(aws: AwsContext, ledger: Ledger, interval_minutes: int, progress: Any = None) -> MeterRun:
     """With --fleet: meter the fleet's whole history into the emulated ledger."""
-    assert aws.fleet is not None
+    assert aws.emulator is not None
     step = timedelta(minutes=interval_minutes)
-    start = align_down(aws.fleet.history_start + step - timedelta(microseconds=1), interval_minutes)
+    start = align_down(aws.emulator.history_start + step - timedelta(microseconds=1), interval_minutes)
     return run_meter(aws, ledger, start, align_down(aws.now, interval_minutes), interval_minutes, PriceSettings(), progress)
 
 
@@ -202,16 +249,9 @@ def _meter_all(aws: AwsContext, ledger: Ledger, interval_minutes: int, progress:
 @click.option(
     "--interval-minutes", type=click.IntRange(1, 1440), default=60, show_default=True, help="Interval length; must divide a day."
 )
-@click.option("--prices", "price_file", type=click.Path(dir_okay=False, path_type=Path), help="JSON price overrides.")
-@click.option("--prices-parameter", help="SSM parameter holding JSON price overrides.")
-@click.option("--refresh-prices", is_flag=True, help="Refresh prices from the AWS Price List API.")
+@price_options
 @format_option("table", "json")
 def meter(
-    fleet: Path | None,
-    region: str | None,
-    profile: str | None,
-    endpoint_url: str | None,
-    table: str | None,
     start: datetime,
     end: datetime,
     interval_minutes: int,
@@ -223,9 +263,9 @@ def meter(
     """Compute the cost of every interval in [start, end) and write it to the ledger
     (idempotently: metering an interval twice changes nothing)."""
     validate_interval_minutes(interval_minutes, "--interval-minutes")
-    prices = PriceSettings(price_file, prices_parameter, refresh_prices, None if fleet else PRICE_CACHE)
-    with _aws(fleet, region, profile, endpoint_url) as aws, _progress(stderr.is_terminal) as progress:
-        ledger = Ledger(aws.client("dynamodb"), aws.table_name(table), aws.retry)
+    prices = PriceSettings(price_file, prices_parameter, refresh_prices, _price_cache())
+    with _aws() as aws, _progress(stderr.is_terminal) as progress:
+        ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
         run = run_meter(aws, ledger, start, end, interval_minutes, prices, progress)
     if output_format == "json":
         click.echo(json.dumps(meter_json(run), indent=2))
@@ -242,11 +282,6 @@ def meter(
 @click.option("--by", type=click.Choice(GROUP_KEYS), default="team", show_default=True, help="What to total by.")
 @format_option("table", "csv", "json")
 def chargeback(
-    fleet: Path | None,
-    region: str | None,
-    profile: str | None,
-    endpoint_url: str | None,
-    table: str | None,
     month: str | None,
     start: datetime | None,
     end: datetime | None,
@@ -259,11 +294,11 @@ def chargeback(
         raise click.UsageError("--month: give --month, or --start and --end, not both")
     if month is None and (start is None or end is None):
         raise click.UsageError("--month: give --month YYYY-MM, or both --start and --end")
-    with _aws(fleet, region, profile, endpoint_url) as aws, _progress(stderr.is_terminal) as progress:
-        ledger = Ledger(aws.client("dynamodb"), aws.table_name(table), aws.retry)
+    with _aws() as aws, _progress(stderr.is_terminal) as progress:
+        ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
         if month is not None:
             month_bounds(month)  # a bad month fails before any metering
-        if aws.fleet is not None:
+        if aws.emulator is not None:
             _meter_all(aws, ledger, 60, progress)
         result = run_chargeback(ledger, aws.region, by, month, start, end)
     if output_format == "json":
@@ -317,11 +352,6 @@ def _prepare_fleet(aws: AwsContext, ledger: Ledger, store: ReportStore) -> None:
     "--dry-run/--publish", default=True, show_default=True, help="Print the Publish requests (default), or really publish them."
 )
 def notify(
-    fleet: Path | None,
-    region: str | None,
-    profile: str | None,
-    endpoint_url: str | None,
-    table: str | None,
     budgets_file: Path | None,
     budgets_parameter: str | None,
     thresholds: str | None,
@@ -333,15 +363,15 @@ def notify(
     settings = _notify_settings(budgets_file, budgets_parameter, thresholds)
     if not dry_run and not topic_arn:
         raise click.UsageError("--topic-arn: required with --publish")
-    with _aws(fleet, region, profile, endpoint_url) as aws:
-        ledger = Ledger(aws.client("dynamodb"), aws.table_name(table), aws.retry)
-        store = ReportStore(aws.client("dynamodb"), aws.table_name(table), aws.retry)
-        if aws.fleet is not None:
+    with _aws() as aws:
+        ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
+        store = ReportStore(aws.client("dynamodb"), _table(aws), aws.retry)
+        if aws.emulator is not None:
             _prepare_fleet(aws, ledger, store)
         prepared = prepare(aws, ledger, store, settings, aws.now)
         arn = (
             topic_arn
-            or f"arn:aws:sns:{aws.region}:{aws.fleet.account_id if aws.fleet else '123456789012'}:spendwatch-notifications"
+            or f"arn:aws:sns:{aws.region}:{aws.emulator.account_id if aws.emulator else '123456789012'}:spendwatch-notifications"
         )
         if not dry_run:
             send(Publisher(aws.client("sns"), aws.retry), ledger, aws.region, arn, prepared, aws.now)
@@ -355,11 +385,6 @@ def notify(
 @budget_options
 @format_option("table", "json")
 def budgets(
-    fleet: Path | None,
-    region: str | None,
-    profile: str | None,
-    endpoint_url: str | None,
-    table: str | None,
     budgets_file: Path | None,
     budgets_parameter: str | None,
     thresholds: str | None,
@@ -367,9 +392,9 @@ def budgets(
 ) -> None:
     """Each budget's month-to-date spend, month-end forecast and thresholds crossed."""
     settings = _notify_settings(budgets_file, budgets_parameter, thresholds)
-    with _aws(fleet, region, profile, endpoint_url) as aws:
-        ledger = Ledger(aws.client("dynamodb"), aws.table_name(table), aws.retry)
-        if aws.fleet is not None:
+    with _aws() as aws:
+        ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
+        if aws.emulator is not None:
             _meter_all(aws, ledger, 60)
         prepared = prepare(aws, ledger, None, settings, aws.now)
     _show_problems(prepared.problems)
@@ -388,8 +413,8 @@ def budgets(
 def demo(fleet: Path | None) -> None:
     """Scan the bundled demo fleet (emulated AWS; no account needed) and print what was found."""
     out = stdout_console()
-    with _demo_fleet(fleet) as path, open_aws(path) as aws:
-        count = len(aws.fleet.endpoints) if aws.fleet else 0
+    with open_fleet(fleet) as aws:
+        count = aws.emulator.endpoint_count if aws.emulator else 0
         out.rule(f"[bold]spendwatch demo[/]: {count} endpoints, emulated AWS, now = {aws.now:%Y-%m-%d %H:%M}Z")
         report = run_scan(aws, ScanSettings())
         scan_table(report, out)
@@ -407,15 +432,6 @@ def demo(fleet: Path | None) -> None:
         out.rule("[bold]Notifications[/]: what would be published to SNS tonight")
         budgets_table(prepared.statuses, out)
         messages_preview([n for n, _ in prepared.messages], out)
-
-
-@contextmanager
-def _demo_fleet(fleet: Path | None) -> Iterator[Path]:
-    if fleet is not None:
-        yield fleet
-        return
-    with resources.as_file(resources.files("spendwatch") / "data" / "demo-fleet.json") as path:
-        yield path
 
 
 def main() -> None:
@@ -436,7 +452,3 @@ def main() -> None:
     except SpendwatchError as exc:
         stderr.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -25,9 +25,10 @@ from decimal import ROUND_FLOOR, Decimal, localcontext
 from enum import StrEnum
 from typing import Any
 
-from spendwatch.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory, Variant
-from spendwatch.money import MONEY_PLACES
-from spendwatch.pricing import PriceBook
+from spendwatch.core.errors import InputError
+from spendwatch.core.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory, Variant
+from spendwatch.core.money import MONEY_PLACES
+from spendwatch.core.pricing import PriceBook
 
 QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)  # one micro-dollar
 TAG_KEYS = ("team", "cost-center", "project")
@@ -52,6 +53,12 @@ class Interval:
     @property
     def seconds(self) -> int:
         return int((self.end - self.start).total_seconds())
+
+
+def validate_interval_minutes(minutes: int, field_name: str) -> int:
+    if minutes < 1 or 1440 % minutes:
+        raise InputError(field_name, f"must divide a day into whole intervals (e.g. 5, 15, 60, 1440), got {minutes}")
+    return minutes
 
 
 def intervals(start: datetime, end: datetime, minutes: int) -> list[Interval]:

@@ -20,8 +20,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from spendwatch.metering import Basis, CostRecord, RecordKind
-from spendwatch.timestamps import format_utc, parse_utc
+from spendwatch.core.metering import Basis, CostRecord, RecordKind
+from spendwatch.core.timestamps import format_utc, parse_utc
 
 UNTAGGED = "(untagged)"
 GROUP_KEYS = ("team", "cost-center", "project", "endpoint", "component", "model")

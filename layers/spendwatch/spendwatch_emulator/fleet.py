@@ -2,7 +2,7 @@
 
 ``load_fleet`` reads and validates a file; every error names the field at fault
 (``endpoints[1].variants[0].instance_count[2].from``). The emulated AWS
-(``spendwatch.emulator``) is seeded from a ``Fleet``. The format is documented in
+(``spendwatch_emulator.emulator``) is seeded from a ``Fleet``. The format is documented in
 ``docs/fleet-spec.md``.
 """
 
@@ -25,9 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-from spendwatch.errors import InputError
-from spendwatch.money import parse_money
-from spendwatch.timestamps import parse_utc
+from spendwatch.core.errors import InputError
+from spendwatch.core.money import parse_money
+from spendwatch.core.timestamps import parse_utc
 
 PUBLISH_FREQUENCIES = (10, 30, 60, 120, 180, 240, 300)
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from spendwatch.errors import InputError
+from spendwatch.core.errors import InputError
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -38,3 +38,18 @@ def ensure_utc(value: datetime) -> datetime:
 
 def floor_minute(value: datetime) -> datetime:
     return value.replace(second=0, microsecond=0)
+
+
+def align_down(when: datetime, minutes: int) -> datetime:
+    midnight = when.replace(hour=0, minute=0, second=0, microsecond=0)
+    step = timedelta(minutes=minutes)
+    return midnight + (when - midnight) // step * step
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    try:
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError:
+        raise InputError("--month", f"expected YYYY-MM, got {month!r}") from None
+    end = (start + timedelta(days=32)).replace(day=1)
+    return start, end

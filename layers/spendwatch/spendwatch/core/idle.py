@@ -18,11 +18,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from spendwatch.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory
-from spendwatch.money import ZERO, format_money
-from spendwatch.pricing import PriceBook
-from spendwatch.timestamps import format_utc
-from spendwatch.usage import NO_USAGE, ResourceKind, Usage, UsageKey
+from spendwatch.core.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory
+from spendwatch.core.money import ZERO, format_money
+from spendwatch.core.pricing import PriceBook
+from spendwatch.core.timestamps import format_utc
+from spendwatch.core.usage import NO_USAGE, ResourceKind, Usage, UsageKey
 
 TEAM_TAG = "team"
 
@@ -44,9 +44,10 @@ class Cost:
     price_source: str | None = None
 
 
-@dataclass(frozen=True)
-class EndpointFinding:
-    endpoint: Endpoint
+@dataclass(frozen=True, kw_only=True)
+class Classified:
+    """What the scan says of any resource, endpoint or component."""
+
     status: Status
     invocations: int
     cost: Cost
@@ -55,16 +56,15 @@ class EndpointFinding:
     suggested_action: str | None
 
 
-@dataclass(frozen=True)
-class ComponentFinding:
+@dataclass(frozen=True, kw_only=True)
+class EndpointFinding(Classified):
+    endpoint: Endpoint
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComponentFinding(Classified):
     component: InferenceComponent
     instance_type: str | None
-    status: Status
-    invocations: int
-    cost: Cost
-    idle_since: datetime | None
-    owner: str | None
-    suggested_action: str | None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from spendwatch.errors import InputError
+from spendwatch.core.errors import InputError
 
 MONEY_PLACES = 6
 _QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)

@@ -14,15 +14,16 @@ from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.reports import ReportStore
 from spendwatch.aws.session import lambda_aws
 from spendwatch.aws.sns import Publisher
-from spendwatch.config import CostMeterConfig, IdleScanConfig, NotifierConfig
-from spendwatch.costs import align_down, run_meter
-from spendwatch.emf import emit_meter_metrics, emit_notifier_metrics, emit_scan_metrics
-from spendwatch.events import ScheduledMeter, ScheduledNotify, ScheduledScan
-from spendwatch.metering import CostRecord, Interval
-from spendwatch.money import format_money
-from spendwatch.notify import NotifySettings, prepare, send
-from spendwatch.scan import PriceSettings, ScanSettings, run_scan
-from spendwatch.timestamps import format_utc
+from spendwatch.core.metering import CostRecord, Interval
+from spendwatch.core.money import format_money
+from spendwatch.core.timestamps import align_down, format_utc
+from spendwatch.lambdas.config import CostMeterConfig, IdleScanConfig, NotifierConfig
+from spendwatch.lambdas.emf import emit_meter_metrics, emit_notifier_metrics, emit_scan_metrics
+from spendwatch.lambdas.events import ScheduledMeter, ScheduledNotify, ScheduledScan
+from spendwatch.services.meter import run_meter
+from spendwatch.services.notify import NotifySettings, prepare, send
+from spendwatch.services.prices import PriceSettings
+from spendwatch.services.scan import ScanSettings, run_scan
 
 
 def idle_scan(event: ScheduledScan, config: IdleScanConfig, log: Any) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from spendwatch.errors import InputError, load_json_object
-from spendwatch.money import parse_money
+from spendwatch.core.errors import InputError, load_json_object
+from spendwatch.core.money import parse_money
 
 
 @dataclass(frozen=True)

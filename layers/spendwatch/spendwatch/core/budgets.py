@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from spendwatch.errors import InputError, load_json_object
-from spendwatch.inventory import Inventory
-from spendwatch.ledger import GROUP_KEYS
-from spendwatch.money import parse_money
+from spendwatch.core.errors import InputError, load_json_object
+from spendwatch.core.inventory import Inventory
+from spendwatch.core.ledger import GROUP_KEYS
+from spendwatch.core.money import parse_money
 
 BUDGET_TAG = "spendwatch:budget-usd"
 DEFAULT_THRESHOLDS = (50, 80, 100)

@@ -42,9 +42,10 @@ from botocore.awsrequest import AWSResponse
 from botocore.utils import parse_timestamp
 from botocore.validate import validate_parameters
 
-from spendwatch import metricnames as mn
-from spendwatch.errors import InputError
-from spendwatch.fleet import (
+from spendwatch.core import metricnames as mn
+from spendwatch.core.errors import InputError
+from spendwatch.core.pricing import BUILTIN_PRICES, INSTANCE_SPECS
+from spendwatch_emulator.fleet import (
     Fleet,
     FleetComponent,
     FleetEndpoint,
@@ -53,7 +54,6 @@ from spendwatch.fleet import (
     copies_timeline,
     instance_timeline,
 )
-from spendwatch.pricing import BUILTIN_PRICES, INSTANCE_SPECS
 
 LEDGER_TABLE = "spendwatch-emulated"  # the ledger table --fleet commands use
 DEFAULT_PAGE_DATAPOINTS = 100_800  # GetMetricData's real limit per call
@@ -382,7 +382,7 @@ class EmulatedAws:
     def _seed(self) -> None:
         from moto.sagemaker.models import sagemaker_backends
 
-        from spendwatch.ledger import TABLE_DEFINITION
+        from spendwatch.core.ledger import TABLE_DEFINITION
 
         self.client("dynamodb").create_table(TableName=LEDGER_TABLE, **TABLE_DEFINITION)
         sagemaker = self.client("sagemaker")

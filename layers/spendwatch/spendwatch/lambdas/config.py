@@ -7,9 +7,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from spendwatch import metricnames as mn
-from spendwatch.errors import InputError
-from spendwatch.scan import DEFAULT_HISTORY_HOURS, DEFAULT_LOOKBACK_HOURS
+from spendwatch.core import metricnames as mn
+from spendwatch.core.errors import InputError
+from spendwatch.services.scan import DEFAULT_HISTORY_HOURS, DEFAULT_LOOKBACK_HOURS
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -107,7 +107,7 @@ class NotifierConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> NotifierConfig:
-        from spendwatch.budgets import parse_thresholds
+        from spendwatch.core.budgets import parse_thresholds
 
         env = os.environ if env is None else env
         base = IdleScanConfig.from_env(env)

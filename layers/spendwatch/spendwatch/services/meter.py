@@ -1,21 +1,20 @@
-"""Metering and chargeback as services over AWS (CLI and the hourly Lambda alike)."""
+"""Metering as a service over AWS: the CLI's ``meter`` and the hourly Lambda alike."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from spendwatch import chargeback as cb
 from spendwatch.aws.cloudwatch import CloudWatchMetrics
 from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.sagemaker import SageMakerInventory
 from spendwatch.aws.session import AwsContext
-from spendwatch.errors import InputError
-from spendwatch.ledger import GROUP_KEYS
-from spendwatch.metering import CostRecord, Finding, Interval, intervals, meter
-from spendwatch.scan import PriceSettings, resolve_prices
+from spendwatch.core.errors import InputError
+from spendwatch.core.metering import CostRecord, Finding, Interval, intervals, meter, validate_interval_minutes
+from spendwatch.core.timestamps import align_down
+from spendwatch.services.prices import PriceSettings, resolve_prices
 
 log = logging.getLogger(__name__)
 CHUNK = 24  # intervals read from CloudWatch at once
@@ -31,18 +30,6 @@ class MeterRun:
     written: int = 0
     existing: int = 0
     stopped_early: bool = False
-
-
-def validate_interval_minutes(minutes: int, field_name: str) -> int:
-    if minutes < 1 or 1440 % minutes:
-        raise InputError(field_name, f"must divide a day into whole intervals (e.g. 5, 15, 60, 1440), got {minutes}")
-    return minutes
-
-
-def align_down(when: datetime, minutes: int) -> datetime:
-    midnight = when.replace(hour=0, minute=0, second=0, microsecond=0)
-    step = timedelta(minutes=minutes)
-    return midnight + (when - midnight) // step * step
 
 
 def run_meter(
@@ -94,28 +81,3 @@ def run_meter(
             if progress:
                 progress("metering", done, len(periods))
     return run
-
-
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    try:
-        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    except ValueError:
-        raise InputError("--month", f"expected YYYY-MM, got {month!r}") from None
-    end = (start + timedelta(days=32)).replace(day=1)
-    return start, end
-
-
-def run_chargeback(
-    ledger: Ledger, region: str, by: str, month: str | None = None, start: datetime | None = None, end: datetime | None = None
-) -> cb.Chargeback:
-    """A month reads its rollups (a handful of items); any other range reads its records."""
-    if by not in GROUP_KEYS:
-        raise InputError("--by", f"must be one of {', '.join(GROUP_KEYS)}, got {by!r}")
-    if month is not None:
-        first, last = month_bounds(month)
-        return cb.from_rollups(ledger.rollups(region, month, by), by, first, last)
-    if start is None or end is None:
-        raise InputError("--month", "give --month YYYY-MM, or --start and --end")
-    if end <= start:
-        raise InputError("--end", "must be after --start")
-    return cb.from_records(ledger.records(region, start, end), by, start, end)

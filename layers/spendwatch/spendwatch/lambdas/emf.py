@@ -14,9 +14,9 @@ from decimal import Decimal
 from aws_embedded_metrics.logger.metrics_logger import MetricsLogger
 from aws_embedded_metrics.logger.metrics_logger_factory import create_metrics_logger
 
-from spendwatch import metricnames as mn
-from spendwatch.idle import ScanReport, Status
-from spendwatch.metering import CostRecord, Interval, RecordKind
+from spendwatch.core import metricnames as mn
+from spendwatch.core.idle import ScanReport, Status
+from spendwatch.core.metering import CostRecord, Interval, RecordKind
 
 
 def _logger(namespace: str, dimensions: dict[str, str]) -> MetricsLogger:

@@ -14,18 +14,18 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from spendwatch import budgets as bg
 from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.reports import ReportStore
 from spendwatch.aws.sagemaker import SageMakerInventory
 from spendwatch.aws.session import AwsContext
 from spendwatch.aws.sns import Publisher
 from spendwatch.aws.ssm import read_parameter
-from spendwatch.costs import month_bounds
-from spendwatch.errors import InputError
-from spendwatch.inventory import Inventory
-from spendwatch.ledger import group_value, sent_key
-from spendwatch.notifications import UNTAGGED_TEAM, Notification, budget_alert, idle_digests
+from spendwatch.core import budgets as bg
+from spendwatch.core.errors import InputError
+from spendwatch.core.inventory import Inventory
+from spendwatch.core.ledger import group_value, sent_key
+from spendwatch.core.notifications import UNTAGGED_TEAM, Notification, budget_alert, idle_digests
+from spendwatch.core.timestamps import month_bounds
 
 log = logging.getLogger(__name__)
 RATE_WINDOW = timedelta(days=7)

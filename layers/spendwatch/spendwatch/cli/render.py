@@ -8,13 +8,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from spendwatch.budgets import BudgetStatus
-from spendwatch.chargeback import Chargeback
-from spendwatch.costs import MeterRun
-from spendwatch.idle import ScanReport, Status
-from spendwatch.money import format_money
-from spendwatch.notifications import Notification
-from spendwatch.timestamps import format_utc
+from spendwatch.core.budgets import BudgetStatus
+from spendwatch.core.chargeback import Chargeback
+from spendwatch.core.idle import ScanReport, Status
+from spendwatch.core.money import format_money
+from spendwatch.core.notifications import Notification
+from spendwatch.core.timestamps import format_utc
+from spendwatch.services.meter import MeterRun
 
 _ORDER = {Status.IDLE: 0, Status.NEW: 1, Status.ACTIVE: 2, Status.NOT_IN_SERVICE: 3, Status.EXCLUDED: 4}
 _STYLE = {

@@ -1,0 +1,3 @@
+from spendwatch.cli.commands import main
+
+main()

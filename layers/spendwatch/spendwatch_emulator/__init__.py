@@ -1,0 +1,45 @@
+"""The emulated AWS behind ``--fleet``: moto seeded from a fleet spec, plus what moto lacks.
+
+A package of its own beside ``spendwatch``: the tests, the demo, the benchmarks and the CLI's
+``--fleet`` wiring use it; production code never imports it, and the Lambda layer does not
+contain it. It needs the ``emulator`` extra (moto).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from spendwatch.aws.retry import NO_WAIT_RETRY
+from spendwatch.aws.session import AwsContext, Emulated
+from spendwatch_emulator.emulator import LEDGER_TABLE, EmulatedAws
+from spendwatch_emulator.fleet import Fleet, load_fleet
+
+__all__ = ["LEDGER_TABLE", "EmulatedAws", "Fleet", "demo_fleet", "load_fleet", "open_fleet"]
+
+
+@contextmanager
+def open_fleet(fleet: str | Path | Fleet) -> Iterator[AwsContext]:
+    """An ``AwsContext`` on the emulated AWS seeded from ``fleet`` (its clock is the fleet's ``now``)."""
+    spec = fleet if isinstance(fleet, Fleet) else load_fleet(fleet)
+    with EmulatedAws(spec) as emulator:
+        assert emulator.session is not None
+        handle = Emulated(
+            account_id=spec.account_id,
+            history_start=spec.history_start,
+            history_hours=spec.history_hours,
+            prices_usd_per_hour=dict(spec.prices_usd_per_hour),
+            endpoint_count=len(spec.endpoints),
+            table_name=LEDGER_TABLE,
+            calls=emulator.calls,
+        )
+        yield AwsContext(spec.region, spec.now, emulator.session, NO_WAIT_RETRY, 1, None, handle)
+
+
+@contextmanager
+def demo_fleet() -> Iterator[Path]:
+    """The bundled demo fleet, as a file."""
+    with resources.as_file(resources.files("spendwatch_emulator") / "data" / "demo-fleet.json") as path:
+        yield path
