@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +36,8 @@ class Emulated:
     table_name: str
     calls: Counter[str] = field(default_factory=Counter)
     """API calls the emulated AWS answered, by operation (shared with the emulator)."""
+    set_clock: Callable[[datetime], None] | None = None
+    """Moves the emulated clock (SageMaker, CloudWatch and CloudTrail answer as of then)."""
 
 
 @dataclass
