@@ -7,9 +7,11 @@ import importlib.util
 import json
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import time_machine
 from aws_lambda_powertools.logging.constants import LOGGER_ATTRIBUTE_POWERTOOLS_HANDLER, LOGGER_ATTRIBUTE_PRECONFIGURED
 
 from spendwatch_emulator.emulator import EmulatedAws
@@ -63,6 +65,14 @@ def run_in(doc: dict[str, Any]) -> Iterator[EmulatedAws]:
             yield emulator
         finally:
             boto3.DEFAULT_SESSION = None
+
+
+@contextmanager
+def wall_clock(when: str) -> Iterator[None]:
+    """The real clock, as a Lambda reads it, stopped at ``when`` (the handlers check event
+    times against it and CloudWatch takes EMF timestamps only two weeks back)."""
+    with time_machine.travel(when, tick=False):
+        yield
 
 
 def emf_documents(stdout: str) -> list[dict[str, Any]]:

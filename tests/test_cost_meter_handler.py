@@ -13,10 +13,10 @@ from spendwatch.aws.ledger import Ledger
 from spendwatch.core.errors import InputError
 from spendwatch.services.chargeback import run_chargeback
 from spendwatch_emulator.emulator import EmulatedAws
-from tests.lambdas import TABLE, Context, emf_documents, load_handler, run_in, sample_event
+from tests.lambdas import TABLE, Context, emf_documents, load_handler, run_in, sample_event, wall_clock
 from tests.template import resource
 
-EVENT = sample_event("cost_meter")  # scheduled 2026-11-20T06:00:00Z
+EVENT = sample_event("cost_meter")  # scheduled 2026-11-20T06:15:00Z: the hour to 06:00 has settled
 
 
 def at(time: str) -> dict[str, Any]:
@@ -25,7 +25,8 @@ def at(time: str) -> dict[str, Any]:
 
 @pytest.fixture
 def aws(lambda_env: None, tiny_fleet: dict[str, Any]) -> Iterator[EmulatedAws]:
-    yield from run_in(tiny_fleet)
+    with wall_clock("2026-11-20T06:20:00Z"):  # the Lambda runs minutes after its schedule, as in AWS
+        yield from run_in(tiny_fleet)
 
 
 def ledger_items(aws: EmulatedAws) -> list[dict[str, Any]]:
@@ -51,8 +52,8 @@ def test_first_run_backfills_then_a_duplicate_delivery_does_nothing(aws: Emulate
 
 def test_a_missed_run_is_caught_up(aws: EmulatedAws) -> None:
     handler = load_handler("cost_meter")
-    handler(at("2026-11-20T03:05:00Z"), Context())
-    caught_up = handler(at("2026-11-20T06:05:00Z"), Context())
+    handler(at("2026-11-20T03:15:00Z"), Context())
+    caught_up = handler(at("2026-11-20T06:15:00Z"), Context())
     assert (caught_up["from"], caught_up["intervals"]) == ("2026-11-20T03:00:00Z", 3)
     assert month_total(aws) == Decimal("5.867") * (24 + 3)  # the first run's backfill, then the gap
 

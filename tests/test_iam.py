@@ -85,6 +85,7 @@ RESOURCE_LESS_ACTIONS = {
     "cloudwatch:ListMetrics",
     "cloudwatch:PutMetricData",
     "pricing:GetProducts",
+    "cloudtrail:LookupEvents",
 }
 
 # Receivers of AWS calls: a client (``self._client``, ``client``, ``aws.client("sns")``) or a boto3 Table resource.

@@ -35,12 +35,13 @@ def by_resource(records: list[Any]) -> dict[str, Any]:
 
 def test_the_launch_posts_worked_figure() -> None:
     """ml.g6.12xlarge at 5.752 USD/h has 4 GPUs: 4 GPUs for 10 s cost 0.015978 USD."""
-    c = InferenceComponent("ic", "arn:ic", "ep", "AllTraffic", NOW, "InService", "m", 4, 8, 1024, 1)
+    created = NOW - timedelta(hours=1)  # both existed for the whole ten seconds
+    c = InferenceComponent("ic", "arn:ic", "ep", "AllTraffic", created, "InService", "m", 4, 8, 1024, 1)
     e = Endpoint(
         "ep",
         "arn:ep",
         "InService",
-        NOW,
+        created,
         EndpointKind.REAL_TIME,
         "cfg",
         MetricsConfig(True, 10),

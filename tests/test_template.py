@@ -36,6 +36,7 @@ ENVIRONMENT = {
         "SPENDWATCH_TABLE_NAME",
         "SPENDWATCH_INTERVAL_MINUTES",
         "SPENDWATCH_METER_BACKFILL_HOURS",
+        "SPENDWATCH_METER_SETTLE_MINUTES",
         "SPENDWATCH_PRICES_PARAMETER",
         "SPENDWATCH_REFRESH_PRICES",
         "SPENDWATCH_METRICS_NAMESPACE",
@@ -135,7 +136,7 @@ def test_schedule_passes_its_scheduled_time(logical_id: str) -> None:
 
 def test_schedule_defaults() -> None:
     assert PARAMETERS["IdleScanSchedule"]["Default"] == "cron(0 6 * * ? *)"
-    assert PARAMETERS["MeterSchedule"]["Default"] == "cron(5 * * * ? *)"
+    assert PARAMETERS["MeterSchedule"]["Default"] == "cron(15 * * * ? *)"  # after the 10-minute settle delay
     assert PARAMETERS["NotifySchedule"]["Default"] == "cron(30 6 * * ? *)"  # after the scan
     assert PARAMETERS["ScheduleTimezone"]["Default"] == "UTC"
     interval = PARAMETERS["MeterIntervalMinutes"]
@@ -150,7 +151,8 @@ def test_sample_event_is_what_the_schedule_sends(logical_id: str) -> None:
     sample = json.loads((REPO / "events" / f"{name}.json").read_text())
     sent = json.loads(schedule_of(logical_id)["Input"])
     assert {k: v for k, v in sample.items() if k != "scheduled_time"} == {k: v for k, v in sent.items() if k != "scheduled_time"}
-    assert sample["scheduled_time"] == "2026-11-20T06:00:00Z"
+    # the meter's sample is its default schedule's 06:15 run (the hour to 06:00 has settled); the others run at 06:00
+    assert sample["scheduled_time"] == ("2026-11-20T06:15:00Z" if logical_id == "CostMeterFunction" else "2026-11-20T06:00:00Z")
 
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
@@ -166,6 +168,7 @@ def test_meter_and_notifier_settings_come_from_parameters() -> None:
     meter = props("CostMeterFunction")["Environment"]["Variables"]
     assert ref(meter["SPENDWATCH_INTERVAL_MINUTES"]) == "MeterIntervalMinutes"
     assert ref(meter["SPENDWATCH_METER_BACKFILL_HOURS"]) == "MeterBackfillHours"
+    assert ref(meter["SPENDWATCH_METER_SETTLE_MINUTES"]) == "MeterSettleMinutes"
     assert PARAMETERS["MeterBackfillHours"]["Default"] == 24
     assert ref(meter["SPENDWATCH_PRICES_PARAMETER"]) == "PricesParameterName"
     assert meter["SPENDWATCH_REFRESH_PRICES"] == "true"
@@ -284,8 +287,15 @@ def test_unallocated_gpus_alarm_uses_the_region_level_metric() -> None:
     assert "Metrics" not in alarm  # alarms cannot evaluate SEARCH
 
 
+def test_meter_held_alarm_fires_after_the_configured_hours_of_unpriced_resources() -> None:
+    alarm = ALARMS["MeterHeldAlarm"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Spendwatch", "UnpricedResources")
+    assert ref(alarm["EvaluationPeriods"]) == ref(alarm["DatapointsToAlarm"]) == "UnpricedAlarmHours"
+    assert (alarm["Period"], alarm["Threshold"], alarm["ComparisonOperator"]) == (3600, 0, "GreaterThanThreshold")
+
+
 def test_every_alarm_notifies_the_topic_under_the_stack_name() -> None:
-    assert len(ALARMS) == 2 * len(FUNCTIONS) + len(QUEUES) + 2
+    assert len(ALARMS) == 2 * len(FUNCTIONS) + len(QUEUES) + 3
     for name, alarm in ALARMS.items():
         assert {"Ref": "NotificationsTopic"} in alarm["AlarmActions"], name
         # The key and topic policies let CloudWatch publish for alarms named ${AWS::StackName}-*.

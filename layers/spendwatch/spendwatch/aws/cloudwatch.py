@@ -20,7 +20,7 @@ from typing import Any
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
 from spendwatch.core import metricnames as mn
 from spendwatch.core.inventory import Inventory
-from spendwatch.core.metering import Interval, VariantSamples
+from spendwatch.core.metering import Interval, VariantSamples, metrics_retention
 from spendwatch.core.timestamps import MINUTE, ensure_utc, floor_minute
 from spendwatch.core.usage import MetricSeries, Usage, UsageKey
 
@@ -127,7 +127,7 @@ class CloudWatchMetrics:
         return sorted(found, key=lambda s: s.dimensions)
 
     def enhanced_samples(
-        self, inventory: Inventory, periods: Sequence[Interval], progress: Progress | None = None
+        self, inventory: Inventory, periods: Sequence[Interval], progress: Progress | None = None, now: datetime | None = None
     ) -> dict[tuple[str, str, datetime], VariantSamples]:
         """Sample counts of every enhanced-metrics series (per GPU held, per instance) of the
         inventory's endpoints, per interval, keyed by (endpoint, variant, interval start).
@@ -161,26 +161,56 @@ class CloudWatchMetrics:
                     continue
                 bucket.append(MetricSeries(namespace, metric_name, dims))
         period_s = periods[0].seconds
-        series = gpu + instance
-        counts = self.get_metric_data(
-            [Query(s, period_s, "SampleCount") for s in series], periods[0].start, periods[-1].end, progress
-        )
+        frequency = {e.name: e.metrics.publish_frequency_s for e in inventory.endpoints}
+        # GPU series: one SampleCount per interval. Instance series: one per publish bucket
+        # (at least a minute), so a bucket nobody published in (late or lost data) shows.
+        finest = metrics_retention((now or periods[-1].end) - periods[0].start)
+
+        def bucket_s(series: MetricSeries) -> int:
+            wanted = max(finest, frequency[dict(series.dimensions)[mn.DIM_ENDPOINT]])
+            wanted = -(-wanted // 60) * 60  # periods are whole minutes
+            return period_s if period_s % wanted else wanted
+
+        queries = [Query(s, period_s, "SampleCount") for s in gpu] + [Query(s, bucket_s(s), "SampleCount") for s in instance]
+        buckets = {s: bucket_s(s) for s in instance}
+        counts = self.get_metric_data(queries, periods[0].start, periods[-1].end, progress)
         starts = [p.start for p in periods]
+        step = timedelta(seconds=period_s)
         instances: dict[tuple[str, str, datetime], int] = {}
+        sampled: dict[tuple[str, str, datetime], set[datetime]] = {}
+        bucket_of: dict[tuple[str, str, datetime], int] = {}
         gpus: dict[tuple[str, str, datetime], dict[str, int]] = {}
-        for s, points in zip(series, counts, strict=True):
+        for s, points in zip(gpu + instance, counts, strict=True):
             names = dict(s.dimensions)
-            by_start = {ts: round(v) for ts, v in points}
             for start in starts:
                 key = (names[mn.DIM_ENDPOINT], names[mn.DIM_VARIANT], start)
                 instances.setdefault(key, 0)
-                held = gpus.setdefault(key, {})
-                n = by_start.get(start, 0)
+                sampled.setdefault(key, set())
+                gpus.setdefault(key, {})
+            for ts, value in points:
+                n = round(value)
+                if n <= 0:
+                    continue
+                start = periods[0].start + (ts - periods[0].start) // step * step
+                key = (names[mn.DIM_ENDPOINT], names[mn.DIM_VARIANT], start)
+                if key not in instances:
+                    continue
                 if s.namespace == mn.ENHANCED_ENDPOINTS_NAMESPACE:
                     instances[key] += n
+                    sampled[key].add(ts)
+                    bucket_of[key] = max(bucket_of.get(key, 0), buckets[s])
                 else:
+                    held = gpus[key]
                     held[names[mn.DIM_COMPONENT]] = held.get(names[mn.DIM_COMPONENT], 0) + n
-        return {key: VariantSamples(instance_samples=instances[key], gpu_samples=gpus[key]) for key in instances}
+        return {
+            key: VariantSamples(
+                instance_samples=instances[key],
+                gpu_samples=gpus[key],
+                sampled=frozenset(sampled[key]),
+                bucket_s=bucket_of.get(key, 60),
+            )
+            for key in instances
+        }
 
     def usage(
         self,

@@ -16,6 +16,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from spendwatch.aws.memory import MeterMemory
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
 from spendwatch.aws.table import put_if_absent
 from spendwatch.core.errors import AwsError
@@ -54,6 +55,10 @@ class Ledger:
         self._client = client
         self._table = table_name
         self._retry = retry
+
+    def memory(self) -> MeterMemory:
+        """The meter's memory (snapshot, last known prices), in the same table."""
+        return MeterMemory(self._client, self._table, self._retry)
 
     # -- writing ----------------------------------------------------------------------
 

@@ -29,10 +29,13 @@ class PricingApi:
         self._client = client
         self._retry = retry
         self._cache_path = cache_path
+        self.failed: set[str] = set()
+        """Types whose price the last ``hosting_prices`` could not fetch (the API failed)."""
 
     def hosting_prices(self, region: str, instance_types: Iterable[str], now: datetime) -> dict[str, Decimal]:
         """On-demand hosting price per hour of each type in ``region``; types the API does
         not know are left out (and stay unpriced)."""
+        self.failed = set()
         cache = self._load_cache()
         regional = cache.setdefault(region, {})
         found: dict[str, Decimal] = {}
@@ -46,6 +49,7 @@ class PricingApi:
                 price = self._fetch(region, instance_type)
             except AwsError as exc:
                 log.warning("price of %s in %s not refreshed: %s", instance_type, region, exc)
+                self.failed.add(instance_type)
                 continue
             regional[instance_type] = {"fetched_at": format_utc(now), "usd_per_hour": str(price) if price is not None else None}
             if price is not None:

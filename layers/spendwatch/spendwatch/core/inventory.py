@@ -57,6 +57,8 @@ class InferenceComponent:
     copies: int
     """CurrentCopyCount now."""
     tags: dict[str, str] = field(default_factory=dict)
+    deleted_at: datetime | None = None
+    """When it was deleted (CloudTrail's event history), for a component the meter remembers."""
 
     @property
     def excluded(self) -> bool:
@@ -74,6 +76,8 @@ class Endpoint:
     metrics: MetricsConfig
     variants: tuple[Variant, ...]
     tags: dict[str, str] = field(default_factory=dict)
+    deleted_at: datetime | None = None
+    """When it was deleted (CloudTrail's event history), for an endpoint the meter remembers."""
 
     @property
     def excluded(self) -> bool:
@@ -98,6 +102,16 @@ class Inventory:
             if endpoint.name == name:
                 return endpoint
         raise KeyError(name)
+
+
+Window = tuple[datetime, datetime]
+
+
+def existed(created_at: datetime, deleted_at: datetime | None, start: datetime, end: datetime) -> Window | None:
+    """The part of ``[start, end)`` a resource existed in (``[created_at, deleted_at)``), or None."""
+    lo = max(start, created_at)
+    hi = min(end, deleted_at) if deleted_at is not None else end
+    return (lo, hi) if lo < hi else None
 
 
 def is_ignored(tags: dict[str, str]) -> bool:

@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from spendwatch.core.errors import InputError
-from spendwatch.core.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory, Variant
+from spendwatch.core.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory, Variant, existed
 from spendwatch.core.money import MONEY_PLACES
 from spendwatch.core.pricing import PriceBook
 
@@ -79,6 +79,41 @@ class VariantSamples:
 
     instance_samples: int | None = None
     gpu_samples: Mapping[str, int] | None = None  # component name -> GPU samples
+    sampled: frozenset[datetime] | None = None
+    """Starts of the buckets of ``bucket_s`` seconds in which some instance of the variant
+    published a sample; None when unknown (then samples are trusted)."""
+    bucket_s: int = 60
+
+
+def metrics_retention(age: timedelta) -> int:
+    """The finest period (seconds) CloudWatch still holds for data this old: 1-minute data
+    lives 15 days, 5-minute data 63 days, hourly data 455 days."""
+    if age < timedelta(days=15):
+        return 60
+    if age < timedelta(days=63):
+        return 300
+    return 3600
+
+
+METRICS_RETENTION = timedelta(days=455)
+
+
+def metrics_complete(measured: VariantSamples | None, window: tuple[datetime, datetime]) -> bool:
+    """Whether enhanced samples cover every whole bucket of ``window`` (the seconds the
+    endpoint existed in the interval): a bucket without any instance's sample means data
+    was late or lost, and the samples would be a silent undercount."""
+    if measured is None or measured.instance_samples is None:
+        return False
+    if measured.sampled is None:
+        return measured.instance_samples > 0
+    step = timedelta(seconds=measured.bucket_s)
+    midnight = window[0].replace(hour=0, minute=0, second=0, microsecond=0)
+    cursor = midnight + -((midnight - window[0]) // step) * step  # first bucket start at or after the window's start
+    while cursor + step <= window[1]:
+        if cursor not in measured.sampled:
+            return False
+        cursor += step
+    return True
 
 
 @dataclass(frozen=True)
@@ -120,7 +155,7 @@ class CostRecord:
 @dataclass(frozen=True)
 class Finding:
     endpoint_name: str
-    kind: str  # unpriced | serverless-unmetered | over-allocated
+    kind: str  # unpriced | serverless-unmetered | over-allocated | metrics-missing | deletion-time-unknown
     message: str
 
 
@@ -148,6 +183,9 @@ def meter(
     (endpoint, variant, interval start)."""
     result = MeterResult()
     for endpoint in inventory.endpoints:
+        window = existed(endpoint.created_at, endpoint.deleted_at, interval.start, interval.end)
+        if window is None:
+            continue  # it did not exist during the interval: nothing to charge, ever
         if endpoint.kind is EndpointKind.SERVERLESS:
             result.findings.append(
                 Finding(
@@ -161,9 +199,20 @@ def meter(
         for variant in endpoint.variants:
             if variant.instance_type is None:
                 continue
-            measured = samples.get((endpoint.name, variant.name, interval.start), VariantSamples())
+            measured = samples.get((endpoint.name, variant.name, interval.start))
+            if endpoint.metrics.enhanced and variant.instance_count > 0 and not metrics_complete(measured, window):
+                result.findings.append(
+                    Finding(
+                        endpoint.name,
+                        "metrics-missing",
+                        f"enhanced samples of {variant.name} missing during {interval.start:%Y-%m-%dT%H:%MZ}: "
+                        "charged by allocation (current counts) until the daily settle pass finds them",
+                    )
+                )
+                measured = None
             own = [c for c in components if c.variant_name == variant.name]
-            _meter_variant(result, inventory.region, endpoint, variant, own, measured, prices, interval)
+            measured = measured or VariantSamples()
+            _meter_variant(result, inventory.region, endpoint, variant, own, measured, prices, interval, window)
     return result
 
 
@@ -176,6 +225,7 @@ def _meter_variant(
     measured: VariantSamples,
     prices: PriceBook,
     interval: Interval,
+    window: tuple[datetime, datetime],
 ) -> None:
     instance_type = variant.instance_type
     assert instance_type is not None
@@ -185,7 +235,7 @@ def _meter_variant(
         instance_seconds = Decimal(measured.instance_samples * frequency)
         instance_basis = Basis.METRICS
     else:
-        instance_seconds = Decimal(variant.instance_count * interval.seconds)
+        instance_seconds = Decimal(variant.instance_count * _seconds(window))
         instance_basis = Basis.ALLOCATION
     if instance_seconds == 0:
         return  # no instance ran: nothing to charge
@@ -234,7 +284,7 @@ def _meter_variant(
         gpu_instance = spec.gpus > 0
         held: list[tuple[InferenceComponent, Decimal, Decimal, Basis, Decimal]] = []
         for component in components:
-            gpu_s, core_s, basis = _held(component, measured, frequency, interval)
+            gpu_s, core_s, basis = _held(component, measured, frequency, window)
             if gpu_s == 0 and core_s == 0:
                 continue
             if component.accelerators_per_copy > 0 and gpu_instance:
@@ -289,11 +339,16 @@ def _meter_variant(
         )
 
 
+def _seconds(window: tuple[datetime, datetime] | None) -> int:
+    return int((window[1] - window[0]).total_seconds()) if window else 0
+
+
 def _held(
-    component: InferenceComponent, measured: VariantSamples, frequency: int, interval: Interval
+    component: InferenceComponent, measured: VariantSamples, frequency: int, window: tuple[datetime, datetime]
 ) -> tuple[Decimal, Decimal, Basis]:
-    """(GPU-seconds, core-seconds, basis) a component held during the interval."""
-    seconds = Decimal(interval.seconds)
+    """(GPU-seconds, core-seconds, basis) a component held during its endpoint's ``window``
+    of the interval: by its samples, or by allocation over the seconds it existed."""
+    seconds = Decimal(_seconds(existed(component.created_at, component.deleted_at, *window)))
     cores = Decimal(str(component.cpu_cores_per_copy)) * component.copies * seconds
     if component.accelerators_per_copy > 0 and measured.gpu_samples is not None:
         gpu_s = Decimal(measured.gpu_samples.get(component.name, 0) * frequency)

@@ -144,6 +144,11 @@ class PriceBook:
         merged.update({t: Price(p, source) for t, p in prices.items()})
         return PriceBook(self.region, merged, self._specs)
 
+    def without(self, instance_types: Iterable[str]) -> PriceBook:
+        """A new book that does not price ``instance_types`` (their live source failed)."""
+        drop = set(instance_types)
+        return PriceBook(self.region, {t: p for t, p in self._prices.items() if t not in drop}, self._specs)
+
     def with_specs(self, specs: Mapping[str, InstanceSpec]) -> PriceBook:
         return PriceBook(self.region, self._prices, {**self._specs, **specs})
 

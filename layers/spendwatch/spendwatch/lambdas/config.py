@@ -76,6 +76,8 @@ class CostMeterConfig:
     refresh_prices: bool = False
     namespace: str = mn.DEFAULT_NAMESPACE
     deadline_margin_s: int = 90
+    settle_minutes: int = 10
+    """How long after an interval ends before it is metered: CloudWatch's late datapoints."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> CostMeterConfig:
@@ -93,6 +95,7 @@ class CostMeterConfig:
             refresh_prices=base.refresh_prices,
             namespace=base.namespace,
             deadline_margin_s=_int(env, "SPENDWATCH_DEADLINE_MARGIN_SECONDS", 90, 5, 600),
+            settle_minutes=_int(env, "SPENDWATCH_METER_SETTLE_MINUTES", 10, 0, 180),
         )
 
 

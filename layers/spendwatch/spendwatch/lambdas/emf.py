@@ -119,6 +119,19 @@ async def _emit_meter(region: str, interval: Interval, records: list[CostRecord]
     return documents + 1
 
 
+def emit_meter_run(region: str, unpriced: int, lag_hours: float, namespace: str) -> None:
+    """Run-level health of the meter: unpriced resources holding it back, and how far behind
+    now the ledger is (both alarmed on in template.yaml)."""
+    asyncio.run(_emit_meter_run(region, unpriced, lag_hours, namespace))
+
+
+async def _emit_meter_run(region: str, unpriced: int, lag_hours: float, namespace: str) -> None:
+    run = _logger(namespace, {"Region": region})
+    run.put_metric(mn.UNPRICED_RESOURCES, unpriced, "Count")
+    run.put_metric(mn.METER_LAG_HOURS, lag_hours, "None")
+    await run.flush()
+
+
 def emit_notifier_metrics(region: str, sent: int, budget_alerts: int, namespace: str) -> None:
     asyncio.run(_emit_notifier(region, sent, budget_alerts, namespace))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,16 +14,19 @@ from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.reports import ReportStore
 from spendwatch.aws.session import lambda_aws
 from spendwatch.aws.sns import Publisher
-from spendwatch.core.metering import CostRecord, Interval
+from spendwatch.core.errors import InputError
+from spendwatch.core.metering import METRICS_RETENTION, CostRecord, Interval
 from spendwatch.core.money import format_money
 from spendwatch.core.timestamps import align_down, format_utc
 from spendwatch.lambdas.config import CostMeterConfig, IdleScanConfig, NotifierConfig
-from spendwatch.lambdas.emf import emit_meter_metrics, emit_notifier_metrics, emit_scan_metrics
+from spendwatch.lambdas.emf import emit_meter_metrics, emit_meter_run, emit_notifier_metrics, emit_scan_metrics
 from spendwatch.lambdas.events import ScheduledMeter, ScheduledNotify, ScheduledScan
 from spendwatch.services.meter import run_meter
 from spendwatch.services.notify import NotifySettings, prepare, send
 from spendwatch.services.prices import PriceSettings
 from spendwatch.services.scan import ScanSettings, run_scan
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 def idle_scan(event: ScheduledScan, config: IdleScanConfig, log: Any) -> dict[str, Any]:
@@ -54,13 +57,39 @@ def idle_scan(event: ScheduledScan, config: IdleScanConfig, log: Any) -> dict[st
     return summary
 
 
-def cost_meter(event: ScheduledMeter, config: CostMeterConfig, remaining_ms: Callable[[], int], log: Any) -> dict[str, Any]:
-    """Meter every closed interval since the last one completed (state in the table): a
-    missed run catches up, a duplicate delivery finds nothing to do, and a run that nears
-    the Lambda deadline stops after a whole interval and leaves the rest to the next."""
-    aws = lambda_aws(config.region, event.scheduled_time)
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_schedule(scheduled: datetime, interval_minutes: int, wall: datetime) -> None:
+    """Refuse, before anything is read or written, an event that names a time the meter
+    cannot honestly meter: the future, or older than CloudWatch keeps the metrics."""
+    if scheduled > wall + FUTURE_TOLERANCE:
+        raise InputError("event.scheduled_time", f"{format_utc(scheduled)} is in the future (now {format_utc(wall)})")
+    retention = METRICS_RETENTION if interval_minutes >= 60 else timedelta(days=63 if interval_minutes >= 5 else 15)
+    if scheduled < wall - retention:
+        raise InputError(
+            "event.scheduled_time",
+            f"{format_utc(scheduled)} is older than CloudWatch keeps {interval_minutes}-minute metrics ({retention.days} days)",
+        )
+
+
+def cost_meter(
+    event: ScheduledMeter,
+    config: CostMeterConfig,
+    remaining_ms: Callable[[], int],
+    log: Any,
+    clock: Callable[[], datetime] = _wall_clock,
+) -> dict[str, Any]:
+    """Meter every closed, settled interval since the last one completed (state in the
+    table): a missed run catches up, a duplicate delivery finds nothing to do, a run that
+    nears the Lambda deadline stops after a whole interval and leaves the rest to the next,
+    and an interval holding an unpriced resource (with no last known price) is not passed."""
+    wall = clock()
+    check_schedule(event.scheduled_time, config.interval_minutes, wall)
+    aws = lambda_aws(config.region, min(event.scheduled_time, wall))
     ledger = Ledger(aws.client("dynamodb"), config.table_name, aws.retry)
-    end = align_down(event.scheduled_time, config.interval_minutes)
+    end = align_down(aws.now - timedelta(minutes=config.settle_minutes), config.interval_minutes)
     last = ledger.meter_state(config.region)
     if last is not None:
         start = last
@@ -74,7 +103,8 @@ def cost_meter(event: ScheduledMeter, config: CostMeterConfig, remaining_ms: Cal
     )
 
     def done(interval: Interval, records: list[CostRecord]) -> None:
-        emit_meter_metrics(config.region, interval, records, config.namespace, event.scheduled_time)
+        # EMF is emitted against the wall clock: CloudWatch drops timestamps over two weeks old.
+        emit_meter_metrics(config.region, interval, records, config.namespace, wall)
         ledger.advance(config.region, interval.end)
 
     run = (
@@ -87,10 +117,14 @@ def cost_meter(event: ScheduledMeter, config: CostMeterConfig, remaining_ms: Cal
             prices,
             out_of_time=lambda: remaining_ms() < config.deadline_margin_s * 1000,
             on_interval=done,
+            hold_unpriced=True,
         )
         if start < end
         else None
     )
+    metered_until = run.metered[-1].end if run and run.metered else last
+    lag = (aws.now - metered_until).total_seconds() / 3600 if metered_until else 0.0
+    emit_meter_run(config.region, run.unpriced if run else 0, round(lag, 2), config.namespace)
     summary = {
         "region": config.region,
         "from": format_utc(start),
@@ -101,8 +135,13 @@ def cost_meter(event: ScheduledMeter, config: CostMeterConfig, remaining_ms: Cal
         "cost_usd": format_money(sum((r.cost_usd for r in run.records), Decimal(0))) if run else "0.000000",
         "findings": [f"{f.endpoint_name}: {f.kind}" for f in run.findings] if run else [],
         "stopped_early": run.stopped_early if run else False,
-        "metered_until": format_utc(run.metered[-1].end) if run and run.metered else (format_utc(last) if last else None),
+        "held_at": format_utc(run.held_at.start) if run and run.held_at else None,
+        "unpriced_resources": run.unpriced if run else 0,
+        "deleted_since_last_run": run.deleted if run else 0,
+        "metered_until": format_utc(metered_until) if metered_until else None,
     }
+    if run and run.held_at:
+        log.warning("cost meter held: unpriced resources", extra={"summary": summary})
     log.info("cost meter done", extra={"summary": summary})
     return summary
 

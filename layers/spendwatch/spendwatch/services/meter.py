@@ -5,19 +5,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from spendwatch.aws.cloudtrail import CloudTrailHistory
 from spendwatch.aws.cloudwatch import CloudWatchMetrics
 from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.sagemaker import SageMakerInventory
 from spendwatch.aws.session import AwsContext
 from spendwatch.core.errors import InputError
+from spendwatch.core.inventory import Inventory
 from spendwatch.core.metering import CostRecord, Finding, Interval, intervals, meter, validate_interval_minutes
-from spendwatch.core.timestamps import align_down
-from spendwatch.services.prices import PriceSettings, resolve_prices
+from spendwatch.core.snapshot import Deletion, reconcile
+from spendwatch.core.timestamps import align_down, format_utc
+from spendwatch.services.prices import PriceSettings, resolve_meter_prices
 
 log = logging.getLogger(__name__)
 CHUNK = 24  # intervals read from CloudWatch at once
+MAX_RANGE = timedelta(days=400)
+DELETION_LOOKBACK = timedelta(hours=1)  # CloudTrail delivers events within minutes; look a little before the snapshot
 
 Progress = Callable[[str, int, int], None]
 
@@ -30,6 +35,61 @@ class MeterRun:
     written: int = 0
     existing: int = 0
     stopped_early: bool = False
+    held_at: Interval | None = None
+    """The first interval left unmetered because a resource in it has no price (and no last
+    known one): the meter does not move past it, and retries it next run."""
+    unpriced: int = 0
+    """Unpriced resources in the last interval looked at (0 when everything was priced)."""
+    deleted: int = 0
+    """Resources the snapshot remembered that were gone this run (charged until deleted)."""
+
+
+def check_range(start: datetime, end: datetime, interval_minutes: int, now: datetime) -> list[Interval]:
+    """The intervals of ``[start, end)``; a range off the interval grid, longer than
+    ``MAX_RANGE``, or ending after ``now`` is refused, naming the flag."""
+    validate_interval_minutes(interval_minutes, "--interval-minutes")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InputError("--start", "timestamps must be UTC")
+    if end <= start:
+        raise InputError("--end", "must be after --start")
+    for flag, value in (("--start", start), ("--end", end)):
+        below = align_down(value, interval_minutes)
+        if below != value:
+            step = timedelta(minutes=interval_minutes)
+            raise InputError(
+                flag,
+                f"must fall on an interval boundary ({interval_minutes} minutes from midnight UTC): "
+                f"the nearest are {format_utc(below)} and {format_utc(below + step)}",
+            )
+    if end - start > MAX_RANGE:
+        raise InputError("--end", f"a range covers at most {MAX_RANGE.days} days, got {(end - start).days}")
+    if end > now:
+        raise InputError(
+            "--end", f"{format_utc(end)} is after now ({format_utc(now)}): only intervals that have ended are metered"
+        )
+    return intervals(start, end, interval_minutes)
+
+
+def metered_inventory(aws: AwsContext, ledger: Ledger) -> tuple[Inventory, list[Finding], int]:
+    """The estate to meter: what exists now, plus what the meter's last snapshot held that has
+    been deleted since (bounded by its deletion time from CloudTrail). The new snapshot is
+    saved before any record is written, so a crash cannot lose a deletion."""
+    memory = ledger.memory()
+    current = SageMakerInventory(aws.client("sagemaker"), aws.retry, aws.workers).collect(aws.region)
+    previous = memory.snapshot(aws.region)
+    deletions: list[Deletion] = []
+    gone = 0
+    if previous is not None:
+        names = {e.name for e in current.endpoints} | {c.name for c in current.components}
+        remembered = [e.name for e in previous.inventory.endpoints if e.deleted_at is None]
+        remembered += [c.name for c in previous.inventory.components if c.deleted_at is None]
+        gone = sum(1 for name in remembered if name not in names)
+        if gone:
+            history = CloudTrailHistory(aws.client("cloudtrail"), aws.retry)
+            deletions = history.deletions(previous.taken_at - DELETION_LOOKBACK, aws.now)
+    snapshot, findings = reconcile(current, previous, deletions, aws.now)
+    memory.save_snapshot(snapshot)
+    return snapshot.inventory, findings, gone
 
 
 def run_meter(
@@ -42,22 +102,16 @@ def run_meter(
     progress: Progress | None = None,
     out_of_time: Callable[[], bool] | None = None,
     on_interval: Callable[[Interval, list[CostRecord]], None] | None = None,
+    hold_unpriced: bool = False,
 ) -> MeterRun:
     """Meter every interval in ``[start, end)`` into the ledger; ``on_interval`` runs once an
-    interval's records are safely written (the Lambda advances its state there)."""
-    validate_interval_minutes(interval_minutes, "--interval-minutes")
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InputError("--start", "timestamps must be UTC")
-    if end <= start:
-        raise InputError("--end", "must be after --start")
-    if align_down(start, interval_minutes) != start:
-        raise InputError("--start", f"must fall on an interval boundary ({interval_minutes} minutes from midnight UTC)")
-    periods = intervals(start, end, interval_minutes)
+    interval's records are safely written (the Lambda advances its state there). With
+    ``hold_unpriced`` the run stops before the first interval holding an unpriced resource."""
+    periods = check_range(start, end, interval_minutes, aws.now)
     run = MeterRun()
-    if not periods:
-        return run
-    inventory = SageMakerInventory(aws.client("sagemaker"), aws.retry, aws.workers).collect(aws.region)
-    book = resolve_prices(aws, inventory, prices)
+    inventory, findings, run.deleted = metered_inventory(aws, ledger)
+    run.findings.extend(findings)
+    book = resolve_meter_prices(aws, inventory, prices, ledger.memory())
     metrics = CloudWatchMetrics(aws.client("cloudwatch"), aws.retry)
     done = 0
     for offset in range(0, len(periods), CHUNK):
@@ -69,9 +123,14 @@ def run_meter(
                 log.info("stopping before the deadline; %d intervals left for the next run", len(periods) - done)
                 return run
             result = meter(inventory, samples, book, interval)
+            run.findings.extend(f for f in result.findings if f not in run.findings)
+            run.unpriced = sum(1 for f in result.findings if f.kind == "unpriced")
+            if hold_unpriced and run.unpriced:
+                run.held_at = interval
+                log.warning("holding at %s: %d resources have no price", format_utc(interval.start), run.unpriced)
+                return run
             written = ledger.write(result.records)
             run.records.extend(result.records)
-            run.findings.extend(f for f in result.findings if f not in run.findings)
             run.written += written.written
             run.existing += written.existing
             run.metered.append(interval)
