@@ -14,7 +14,17 @@ import pytest
 
 from spendwatch.core.errors import InputError
 from spendwatch_emulator.emulator import EmulatedAws
-from spendwatch_emulator.fleet import Fleet, Timeline, instance_timeline, load_fleet, parse_fleet
+from spendwatch_emulator.fleet import (
+    Fleet,
+    Lifetime,
+    Timeline,
+    component_lifetime,
+    copies_timeline,
+    endpoint_lifetime,
+    instance_timeline,
+    load_fleet,
+    parse_fleet,
+)
 from tests.conftest import TINY_FLEET, emulated
 from tests.fleets import LONG_AGO, component, endpoint, fleet, gpu_endpoint, seg
 
@@ -174,6 +184,58 @@ def _without_spec_version() -> dict[str, Any]:
             "at most 0.9",
             id="faults-too-frequent",
         ),
+        pytest.param(
+            fleet(endpoint("a"), endpoint("b", deleted_at="yesterday")),
+            "endpoints[1].deleted_at",
+            "timestamp",
+            id="bad-deleted-at",
+        ),
+        pytest.param(
+            fleet(endpoint("a", deleted_at=LONG_AGO)),
+            "endpoints[0].deleted_at",
+            "must be after created_at (2026-10-01T00:00:00Z)",
+            id="endpoint-deleted-when-created",
+        ),
+        pytest.param(
+            fleet(endpoint("a", created_at="2026-11-19T00:00:00Z", deleted_at="2026-11-18T00:00:00Z")),
+            "endpoints[0].deleted_at",
+            "must be after created_at",
+            id="endpoint-deleted-before-created",
+        ),
+        pytest.param(
+            fleet(gpu_endpoint("a", [component("c", created_at="2026-11-19T00:00:00Z", deleted_at="2026-11-18T00:00:00Z")])),
+            "endpoints[0].variants[0].inference_components[0].deleted_at",
+            "must be after created_at (2026-11-19T00:00:00Z)",
+            id="component-deleted-before-created",
+        ),
+        pytest.param(
+            fleet(gpu_endpoint("a", [component("c"), component("d", deleted_at=LONG_AGO)])),
+            "endpoints[0].variants[0].inference_components[1].deleted_at",
+            "must be after its endpoint's created_at",
+            id="component-deleted-when-its-endpoint-was-created",
+        ),
+        pytest.param(
+            fleet(gpu_endpoint("a", [component("c", created_at="2026-11-19T06:00:00Z")], deleted_at="2026-11-19T05:00:00Z")),
+            "endpoints[0].variants[0].inference_components[0].created_at",
+            "must not be after its endpoint's deleted_at (2026-11-19T05:00:00Z)",
+            id="component-created-after-its-endpoint-was-deleted",
+        ),
+        pytest.param(
+            fleet(
+                endpoint(
+                    "a", metrics={"enhanced": True, "gaps": [{"from": "2026-11-19T03:00:00Z", "to": "2026-11-19T03:00:00Z"}]}
+                )
+            ),
+            "endpoints[0].metrics.gaps[0]",
+            "'to' must be after 'from'",
+            id="empty-gap",
+        ),
+        pytest.param(
+            fleet(endpoint("a", metrics={"enhanced": True, "gaps": [{"from": "2026-11-19T03:00:00Z"}]})),
+            "endpoints[0].metrics.gaps[0].to",
+            "required",
+            id="gap-without-to",
+        ),
     ],
 )
 def test_an_invalid_fleet_is_an_input_error_naming_the_field(doc: dict[str, Any], path: str, says: str) -> None:
@@ -297,6 +359,45 @@ def test_a_plain_instance_count_holds_from_the_endpoints_creation() -> None:
     assert timeline.at(_at(18, 23)) == 0
     assert timeline.at(_at(19)) == 2
     assert timeline.at(parsed.now) == 2
+
+
+def test_a_deleted_endpoint_ends_its_components_and_its_instances_at_its_deleted_at() -> None:
+    doc = fleet(
+        gpu_endpoint(
+            "a",
+            [
+                component("kept", copies=2),
+                component("early", deleted_at="2026-11-19T06:00:00Z"),
+                component("late", deleted_at="2026-11-21T00:00:00Z"),
+            ],
+            created_at="2026-11-18T00:00:00Z",
+            deleted_at="2026-11-19T12:00:00Z",
+        )
+    )
+    parsed = parse_fleet(doc)
+    only = parsed.endpoints[0]
+    kept, early, late = only.variants[0].inference_components or []
+
+    assert endpoint_lifetime(only) == Lifetime(_at(18), _at(19, 12))
+    assert component_lifetime(only, kept) == Lifetime(_at(18), _at(19, 12))  # no deleted_at of its own
+    assert component_lifetime(only, early) == Lifetime(_at(18), _at(19, 6))
+    assert component_lifetime(only, late) == Lifetime(_at(18), _at(19, 12))  # its endpoint went first
+    instances = instance_timeline(only, only.variants[0])
+    assert (instances.at(_at(17)), instances.at(_at(19, 11)), instances.at(_at(19, 12))) == (0, 1, 0)
+    copies = copies_timeline(only, kept)
+    assert (copies.at(_at(19, 11)), copies.at(_at(19, 12)), copies.at(_at(20))) == (2, 0, 0)
+
+
+def test_a_component_created_when_its_endpoint_is_deleted_never_exists() -> None:
+    parsed = parse_fleet(
+        fleet(gpu_endpoint("a", [component("c", created_at="2026-11-19T12:00:00Z")], deleted_at="2026-11-19T12:00:00Z"))
+    )
+    only = parsed.endpoints[0]
+    (never,) = only.variants[0].inference_components or []
+
+    lifetime = component_lifetime(only, never)
+    assert not lifetime.alive(_at(19, 12))
+    assert copies_timeline(only, never).at(_at(19, 12)) == 0
 
 
 @pytest.mark.parametrize("value", ["2", True, 1.5])

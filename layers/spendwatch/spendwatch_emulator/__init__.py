@@ -22,7 +22,9 @@ __all__ = ["LEDGER_TABLE", "EmulatedAws", "Fleet", "demo_fleet", "load_fleet", "
 
 @contextmanager
 def open_fleet(fleet: str | Path | Fleet) -> Iterator[AwsContext]:
-    """An ``AwsContext`` on the emulated AWS seeded from ``fleet`` (its clock is the fleet's ``now``)."""
+    """An ``AwsContext`` on the emulated AWS seeded from ``fleet``. Its clock is the fleet's
+    ``now``; ``aws.emulator.set_clock(when)`` moves the emulated AWS's (the context's ``now``
+    is the caller's to move)."""
     spec = fleet if isinstance(fleet, Fleet) else load_fleet(fleet)
     with EmulatedAws(spec) as emulator:
         assert emulator.session is not None
@@ -34,6 +36,7 @@ def open_fleet(fleet: str | Path | Fleet) -> Iterator[AwsContext]:
             endpoint_count=len(spec.endpoints),
             table_name=LEDGER_TABLE,
             calls=emulator.calls,
+            set_clock=emulator.set_clock,
         )
         yield AwsContext(spec.region, spec.now, emulator.session, NO_WAIT_RETRY, 1, None, handle)
 

@@ -2,16 +2,19 @@
 
 This one module is used by the CLI, the demo, the tests and the benchmarks alike.
 
-* moto serves SageMaker endpoints, endpoint configs (for ListEndpoints, DescribeEndpoint,
-  ListTags), DynamoDB, SNS, SQS and SSM. Fleet values moto cannot take through its API
-  (creation times, statuses, current instance counts) are set on moto's own records.
+* moto serves DynamoDB, SNS, SQS and SSM.
 * Emulated here, answering at botocore's ``before-call`` event exactly where the real
-  service would answer: DescribeEndpointConfig (moto drops ``MetricsConfig`` and refuses
-  current GPU instance types), ListInferenceComponents, DescribeInferenceComponent and
-  ListTags of components (moto has no inference components), CloudWatch GetMetricData and
-  ListMetrics (from an index computed from the fleet's traffic segments: moto scans every
-  stored datapoint per query, has no NextToken paging and no metric math) and Pricing
-  GetProducts (moto has no Pricing API).
+  service would answer: SageMaker ListEndpoints, DescribeEndpoint, DescribeEndpointConfig
+  (moto drops ``MetricsConfig`` and refuses current GPU instance types),
+  ListInferenceComponents, DescribeInferenceComponent and ListTags (moto has no inference
+  components, and no history: resources come and go, and counts change, with the clock),
+  CloudWatch GetMetricData and ListMetrics (from an index computed from the fleet's traffic
+  segments: moto scans every stored datapoint per query, has no NextToken paging and no
+  metric math), CloudTrail LookupEvents (the fleet's deletions: moto keeps no event
+  history) and Pricing GetProducts (moto has no Pricing API).
+* The clock: every answer is as of ``clock``, the fleet's ``now`` until ``set_clock`` moves
+  it (anywhere in the fleet's history). Moving it only moves the instant answers are
+  computed at: nothing is re-seeded.
 * DynamoDB TransactWriteItems runs on moto's own items and condition evaluation, but
   snapshots only the items a transaction touches: moto deep-copies every table on every
   transaction, which makes a ledger of thousands of records quadratic.
@@ -30,6 +33,7 @@ import math
 import os
 import random
 import threading
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,8 +54,13 @@ from spendwatch_emulator.fleet import (
     FleetComponent,
     FleetEndpoint,
     FleetVariant,
+    Gap,
+    Lifetime,
     Segment,
+    Timeline,
+    component_lifetime,
     copies_timeline,
+    endpoint_lifetime,
     instance_timeline,
 )
 
@@ -59,6 +68,8 @@ LEDGER_TABLE = "spendwatch-emulated"  # the ledger table --fleet commands use
 DEFAULT_PAGE_DATAPOINTS = 100_800  # GetMetricData's real limit per call
 LIST_METRICS_PAGE = 500
 LIST_METRICS_RECENT = timedelta(days=14)  # ListMetrics forgets metrics quiet for two weeks
+CLOUDTRAIL_RETENTION = timedelta(days=90)  # LookupEvents sees the last 90 days of management events
+LOOKUP_EVENTS_PAGE = 50  # LookupEvents' default and largest MaxResults
 _PARAMS = "spendwatch_emulator_params"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -116,6 +127,10 @@ class MetricIndex:
         self._series: dict[tuple[str, str, frozenset[tuple[str, str]]], Series] = {}
         self.first_s = _second(history_start)
         self.last_s = _second(now)
+        self.until_s = self.last_s  # the clock: samples at or after it are not there yet
+
+    def set_clock(self, when: datetime) -> None:
+        self.until_s = min(_second(when), self.last_s)
 
     def add(
         self,
@@ -142,6 +157,11 @@ class MetricIndex:
     def find(self, namespace: str, metric_name: str, dimensions: dict[str, str]) -> Series | None:
         return self._series.get((namespace, metric_name, frozenset(dimensions.items())))
 
+    def last_sample_end(self, series: Series) -> int | None:
+        """The end of the series' last piece with a sample before the clock, or None."""
+        ends = [min(p.end_s, self.until_s) for p in series.pieces if p.samples(p.start_s, self.until_s)]
+        return max(ends) if ends else None
+
     def all(self) -> Iterator[Series]:
         return iter(self._series.values())
 
@@ -149,7 +169,7 @@ class MetricIndex:
         """(bucket start second, value) for every bucket with data; buckets align on the
         start time rounded down to the minute, as CloudWatch does."""
         first = _second(start.replace(second=0, microsecond=0))
-        last = _second(end)
+        last = min(_second(end), self.until_s)
         sums: dict[int, float] = defaultdict(float)
         counts: dict[int, int] = defaultdict(int)
         highs: dict[int, float] = {}
@@ -160,7 +180,7 @@ class MetricIndex:
                 continue
             bucket = first + (lo - first) // period_s * period_s
             while bucket < hi:
-                n = piece.samples(bucket, bucket + period_s)
+                n = piece.samples(bucket, min(bucket + period_s, self.until_s))  # none at or after the clock
                 if n:
                     sums[bucket] += n * piece.value
                     counts[bucket] += n
@@ -189,6 +209,22 @@ class MetricIndex:
 # The emulated AWS.
 
 
+@dataclass(frozen=True)
+class _Endpoint:
+    spec: FleetEndpoint
+    lifetime: Lifetime
+    arn: str
+    config_name: str
+    instances: tuple[Timeline | None, ...]  # per variant; None for a serverless variant
+
+
+@dataclass(frozen=True)
+class _Component:
+    description: dict[str, Any]  # DescribeInferenceComponent's answer, without its RuntimeConfig
+    lifetime: Lifetime
+    copies: Timeline
+
+
 class EmulatedAws:
     """Use as a context manager::
 
@@ -199,7 +235,8 @@ class EmulatedAws:
     def __init__(self, fleet: Fleet, page_datapoints: int = DEFAULT_PAGE_DATAPOINTS) -> None:
         self.fleet = fleet
         self.region = fleet.region
-        self.now = fleet.now
+        self.now = fleet.now  # the fleet's now: the latest instant the clock can be set to
+        self.clock = fleet.now
         self.page_datapoints = page_datapoints
         self.calls: Counter[str] = Counter()
         self._faults_on = False
@@ -209,8 +246,10 @@ class EmulatedAws:
         self._saved_env: dict[str, str | None] = {}
         self.metrics = MetricIndex(fleet.history_start, fleet.now)
         self._configs: dict[str, dict[str, Any]] = {}
-        self._components: dict[str, dict[str, Any]] = {}
-        self._component_tags: dict[str, dict[str, str]] = {}
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._components: dict[str, _Component] = {}
+        self._tags: dict[str, tuple[Lifetime, dict[str, str]]] = {}  # by ARN: endpoints and components
+        self._trail: list[dict[str, Any]] = []  # LookupEvents' events, newest first
         self._prices = {t: str(p) for t, (p, _) in BUILTIN_PRICES.get(fleet.region, {}).items()}
         self._prices.update({t: str(p) for t, p in fleet.prices_usd_per_hour.items()})
         self.session: boto3.Session | None = None
@@ -259,6 +298,22 @@ class EmulatedAws:
     def client(self, service: str, region: str | None = None) -> Any:
         assert self.session is not None, "use EmulatedAws as a context manager"
         return self.session.client(service, region_name=region or self.region)
+
+    def set_clock(self, when: datetime) -> None:
+        """From now on answer as of ``when`` (aware UTC, from the fleet's history start to its
+        ``now`` inclusive): SageMaker lists and describes what exists then, with the counts
+        of then; CloudWatch holds no sample at or after it; CloudTrail no event after it."""
+        if when.tzinfo is None or when.utcoffset() != timedelta(0):
+            raise ValueError(f"the emulated clock takes an aware UTC datetime, got {when!r}")
+        when = when.astimezone(UTC)
+        if not self.fleet.history_start <= when <= self.now:
+            raise ValueError(
+                f"the emulated clock must be within the fleet's history, {self.fleet.history_start:%Y-%m-%dT%H:%M:%SZ} "
+                f"to {self.now:%Y-%m-%dT%H:%M:%SZ}, got {when:%Y-%m-%dT%H:%M:%SZ}"
+            )
+        with self._lock:
+            self.clock = when
+            self.metrics.set_clock(when)
 
     def attach(self, session: boto3.Session) -> None:
         """Route ``session``'s clients through the emulator (e.g. ``boto3.DEFAULT_SESSION``
@@ -380,51 +435,29 @@ class EmulatedAws:
         return f"arn:aws:sagemaker:{self.region}:{self.fleet.account_id}:{kind}/{name.lower()}"
 
     def _seed(self) -> None:
-        from moto.sagemaker.models import sagemaker_backends
-
         from spendwatch.core.ledger import TABLE_DEFINITION
 
         self.client("dynamodb").create_table(TableName=LEDGER_TABLE, **TABLE_DEFINITION)
-        sagemaker = self.client("sagemaker")
-        backend = sagemaker_backends[self.fleet.account_id][self.region]
         role = f"arn:aws:iam::{self.fleet.account_id}:role/SageMakerExecutionRole"
         for index, endpoint in enumerate(self.fleet.endpoints):
             where = f"endpoints[{index}] ({endpoint.name})"
             config_name = f"{endpoint.name}-config"
-            moto_variants = []
-            for variant in endpoint.variants:
-                model_name = f"{endpoint.name}-{variant.name}"[:63]
-                sagemaker.create_model(
-                    ModelName=model_name,
-                    PrimaryContainer={"Image": f"{self.fleet.account_id}.dkr.ecr.{self.region}.amazonaws.com/model:latest"},
-                    ExecutionRoleArn=role,
-                )
-                entry: dict[str, Any] = {"VariantName": variant.name, "ModelName": model_name}
-                if variant.serverless is not None:
-                    entry["ServerlessConfig"] = {
-                        "MemorySizeInMB": variant.serverless.memory_mb,
-                        "MaxConcurrency": variant.serverless.max_concurrency,
-                    }
-                else:  # moto knows only older instance types; the real type is emulated below
-                    entry |= {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
-                moto_variants.append(entry)
-            sagemaker.create_endpoint_config(EndpointConfigName=config_name, ProductionVariants=moto_variants)
-            sagemaker.create_endpoint(
-                EndpointName=endpoint.name,
-                EndpointConfigName=config_name,
-                Tags=[{"Key": k, "Value": v} for k, v in endpoint.tags.items()],
+            lifetime = endpoint_lifetime(endpoint)
+            arn = self._arn("endpoint", endpoint.name)
+            self._endpoints[endpoint.name] = _Endpoint(
+                endpoint,
+                lifetime,
+                arn,
+                config_name,
+                tuple(None if v.serverless is not None else instance_timeline(endpoint, v) for v in endpoint.variants),
             )
-            record = backend.endpoints[endpoint.name]
-            created = endpoint.created_at.astimezone(UTC).replace(tzinfo=None)
-            record.creation_time = record.last_modified_time = created
-            record.endpoint_status = endpoint.status
-            for moto_variant, variant in zip(record.production_variants, endpoint.variants, strict=True):
-                if variant.serverless is None:
-                    count = instance_timeline(endpoint, variant).at(self.now)
-                    moto_variant["CurrentInstanceCount"] = moto_variant["DesiredInstanceCount"] = count
+            self._tags[arn] = (lifetime, dict(endpoint.tags))
             self._configs[config_name] = self._config_response(endpoint, config_name, role)
+            if endpoint.deleted_at is not None:
+                self._trail.append(self._deletion("DeleteEndpoint", "Endpoint", endpoint.name, endpoint.deleted_at))
             self._seed_components(endpoint)
             self._seed_metrics(endpoint, where)
+        self._trail.sort(key=lambda e: (e["EventTime"], e["EventId"]), reverse=True)
 
     def _config_response(self, endpoint: FleetEndpoint, config_name: str, role: str) -> dict[str, Any]:
         variants = []
@@ -466,10 +499,11 @@ class EmulatedAws:
         for variant in endpoint.variants:
             for component in variant.inference_components or []:
                 created = component.created_at or endpoint.created_at
-                copies = copies_timeline(endpoint, component).at(self.now)
-                self._components[component.name] = {
+                lifetime = component_lifetime(endpoint, component)
+                arn = self._arn("inference-component", component.name)
+                description = {
                     "InferenceComponentName": component.name,
-                    "InferenceComponentArn": self._arn("inference-component", component.name),
+                    "InferenceComponentArn": arn,
                     "EndpointName": endpoint.name,
                     "EndpointArn": self._arn("endpoint", endpoint.name),
                     "VariantName": variant.name,
@@ -486,33 +520,99 @@ class EmulatedAws:
                             if v
                         },
                     },
-                    "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies},
                     "CreationTime": created,
                     "LastModifiedTime": created,
                     "InferenceComponentStatus": "InService",
                 }
-                self._component_tags[self._arn("inference-component", component.name)] = dict(component.tags)
+                self._components[component.name] = _Component(description, lifetime, copies_timeline(endpoint, component))
+                self._tags[arn] = (lifetime, dict(component.tags))
+                if component.deleted_at is not None:
+                    self._trail.append(
+                        self._deletion("DeleteInferenceComponent", "InferenceComponent", component.name, component.deleted_at)
+                    )
+
+    def _deletion(self, event_name: str, resource_type: str, resource_name: str, when: datetime) -> dict[str, Any]:
+        """The management event of a deletion, as LookupEvents returns it."""
+        account = self.fleet.account_id
+        key = f"{account}/{event_name}/{resource_name}/{when.isoformat()}"
+        event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, key))
+        access_key = "ASIA" + hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16].upper()
+        user = "fleet-operator"
+        parameter = "endpointName" if resource_type == "Endpoint" else "inferenceComponentName"
+        record = {
+            "eventVersion": "1.09",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "principalId": f"AROAEMULATEDFLEETOPS:{user}",
+                "arn": f"arn:aws:sts::{account}:assumed-role/FleetOperator/{user}",
+                "accountId": account,
+                "accessKeyId": access_key,
+            },
+            "eventTime": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "eventSource": "sagemaker.amazonaws.com",
+            "eventName": event_name,
+            "awsRegion": self.region,
+            "sourceIPAddress": "198.51.100.7",
+            "userAgent": "aws-cli/2.22.0 (emulated)",
+            "requestParameters": {parameter: resource_name},
+            "responseElements": None,
+            "requestID": str(uuid.uuid5(uuid.NAMESPACE_OID, key)),
+            "eventID": event_id,
+            "readOnly": False,
+            "eventType": "AwsApiCall",
+            "managementEvent": True,
+            "recipientAccountId": account,
+            "eventCategory": "Management",
+        }
+        return {
+            "EventId": event_id,
+            "EventName": event_name,
+            "ReadOnly": "false",
+            "AccessKeyId": access_key,
+            "EventTime": when,
+            "EventSource": "sagemaker.amazonaws.com",
+            "Username": user,
+            "Resources": [{"ResourceType": f"AWS::SageMaker::{resource_type}", "ResourceName": resource_name}],
+            "CloudTrailEvent": json.dumps(record),
+        }
 
     # -- metrics ------------------------------------------------------------------------
 
-    def _traffic(self, segments: list[Segment], floor: datetime, metric: str, dims: dict[str, str]) -> None:
+    def _traffic(self, segments: list[Segment], lifetime: Lifetime, metric: str, dims: dict[str, str]) -> None:
         for segment in segments:
-            start = max(segment.start, floor)
-            self.metrics.add(mn.SAGEMAKER_NAMESPACE, metric, dims, start, segment.end, segment.per_hour / 60, 60)
+            span = lifetime.clip(segment.start, segment.end)
+            if span is not None:
+                self.metrics.add(mn.SAGEMAKER_NAMESPACE, metric, dims, *span, segment.per_hour / 60, 60)
+
+    def _enhanced(
+        self,
+        endpoint: FleetEndpoint,
+        namespace: str,
+        metric: str,
+        dims: dict[str, str],
+        start: datetime,
+        end: datetime,
+        value: float,
+    ) -> None:
+        """An enhanced-metrics series of ``endpoint``, at its publish frequency, but in its gaps."""
+        for lo, hi in _outside(start, end, endpoint.metrics.gaps):
+            self.metrics.add(namespace, metric, dims, lo, hi, value, endpoint.metrics.publish_frequency_s)
 
     def _seed_metrics(self, endpoint: FleetEndpoint, where: str) -> None:
-        frequency = endpoint.metrics.publish_frequency_s
+        lifetime = endpoint_lifetime(endpoint)
         for variant in endpoint.variants:
             vdims = {mn.DIM_ENDPOINT: endpoint.name, mn.DIM_VARIANT: variant.name}
             if endpoint.kind == "async":
-                self._traffic(
-                    variant.traffic, endpoint.created_at, mn.ASYNC_PROCESSED_METRICS[0], {mn.DIM_ENDPOINT: endpoint.name}
-                )
+                self._traffic(variant.traffic, lifetime, mn.ASYNC_PROCESSED_METRICS[0], {mn.DIM_ENDPOINT: endpoint.name})
             else:
-                self._traffic(variant.traffic, endpoint.created_at, mn.INVOCATIONS, vdims)
+                self._traffic(variant.traffic, lifetime, mn.INVOCATIONS, vdims)
             for component in variant.inference_components or []:
-                floor = component.created_at or endpoint.created_at
-                self._traffic(component.traffic, floor, mn.INVOCATIONS, {mn.DIM_COMPONENT: component.name})
+                self._traffic(
+                    component.traffic,
+                    component_lifetime(endpoint, component),
+                    mn.INVOCATIONS,
+                    {mn.DIM_COMPONENT: component.name},
+                )
             if variant.serverless is not None:
                 continue
             for start, end, placements, instances in self._placements(endpoint, variant, where):
@@ -520,15 +620,8 @@ class EmulatedAws:
                     continue
                 cpu_metric = mn.CPU_UTILIZATION if variant.inference_components is None else mn.CPU_UTILIZATION_NORMALIZED
                 for instance in instances:
-                    self.metrics.add(
-                        mn.ENHANCED_ENDPOINTS_NAMESPACE,
-                        cpu_metric,
-                        vdims | {mn.DIM_INSTANCE: instance},
-                        start,
-                        end,
-                        25.0,
-                        frequency,
-                    )
+                    dims = vdims | {mn.DIM_INSTANCE: instance}
+                    self._enhanced(endpoint, mn.ENHANCED_ENDPOINTS_NAMESPACE, cpu_metric, dims, start, end, 25.0)
                 for component, copy_index, instance, gpus in placements:
                     for gpu in gpus:
                         dims = vdims | {
@@ -537,30 +630,35 @@ class EmulatedAws:
                             mn.DIM_COMPONENT: component.name,
                             self.fleet.gpu_dimension: str(gpu),
                         }
-                        self.metrics.add(
+                        self._enhanced(
+                            endpoint,
                             mn.ENHANCED_COMPONENTS_NAMESPACE,
                             mn.GPU_UTILIZATION,
                             dims,
                             start,
                             end,
                             component.gpu_utilization_pct,
-                            frequency,
                         )
 
     def _placements(
         self, endpoint: FleetEndpoint, variant: FleetVariant, where: str
     ) -> Iterator[tuple[datetime, datetime, list[tuple[FleetComponent, int, str, list[int]]], list[str]]]:
-        """Copies packed first-fit onto instances, for each stretch where counts hold."""
+        """Copies packed first-fit onto instances, for each stretch where counts hold (and
+        while the endpoint exists). Only components that exist in a stretch are packed."""
+        lifetime = endpoint_lifetime(endpoint)
         instances_tl = instance_timeline(endpoint, variant)
         components = variant.inference_components or []
         copies_tls = [copies_timeline(endpoint, c) for c in components]
-        points = {endpoint.created_at, self.fleet.history_start, self.now}
+        lifetimes = [component_lifetime(endpoint, c) for c in components]
+        points = {lifetime.start, self.fleet.history_start, self.now}
         points.update(instances_tl.breakpoints())
         for tl in copies_tls:
             points.update(tl.breakpoints())
-        for c in components:
-            points.add(c.created_at or endpoint.created_at)
-        edges = sorted(p for p in points if self.fleet.history_start <= p <= self.now and p >= endpoint.created_at)
+        for life in [lifetime, *lifetimes]:
+            points.update(t for t in (life.start, life.end) if t is not None)
+        top = self.now if lifetime.end is None else min(self.now, lifetime.end)
+        bottom = max(self.fleet.history_start, lifetime.start)
+        edges = sorted(p for p in points if bottom <= p <= top)
         spec = INSTANCE_SPECS.get(variant.instance_type or "")
         prefix = hashlib.sha1(f"{endpoint.name}/{variant.name}".encode(), usedforsecurity=False).hexdigest()[:10]
         for start, end in pairwise(edges):
@@ -569,8 +667,8 @@ class EmulatedAws:
             free_gpus = [list(range(spec.gpus if spec else 0)) for _ in instances]
             free_cores = [float(spec.vcpus if spec else 0) for _ in instances]
             placements = []
-            for component, tl in zip(components, copies_tls, strict=True):
-                if start < (component.created_at or endpoint.created_at):
+            for component, tl, life in zip(components, copies_tls, lifetimes, strict=True):
+                if not life.alive(start):
                     continue
                 need_gpus = math.ceil(component.accelerators_per_copy)
                 for copy_index in range(tl.at(start)):
@@ -597,11 +695,82 @@ class EmulatedAws:
 
     # -- emulated SageMaker -------------------------------------------------------------
 
+    def _endpoint_at_clock(self, name: str) -> _Endpoint | None:
+        record = self._endpoints.get(name)
+        return record if record is not None and record.lifetime.alive(self.clock) else None
+
+    def _describe_endpoint(self, record: _Endpoint) -> dict[str, Any]:
+        endpoint = record.spec
+        variants = []
+        for variant, timeline in zip(endpoint.variants, record.instances, strict=True):
+            entry: dict[str, Any] = {"VariantName": variant.name}
+            if variant.serverless is not None:
+                serverless = {
+                    "MemorySizeInMB": variant.serverless.memory_mb,
+                    "MaxConcurrency": variant.serverless.max_concurrency,
+                }
+                entry |= {"CurrentServerlessConfig": serverless, "DesiredServerlessConfig": dict(serverless)}
+            else:
+                assert timeline is not None
+                count = timeline.at(self.clock)
+                entry |= {"CurrentInstanceCount": count, "DesiredInstanceCount": count}
+            variants.append(entry)
+        return {
+            "EndpointName": endpoint.name,
+            "EndpointArn": record.arn,
+            "EndpointConfigName": record.config_name,
+            "ProductionVariants": variants,
+            "EndpointStatus": endpoint.status,
+            "CreationTime": endpoint.created_at,
+            "LastModifiedTime": endpoint.created_at,
+        }
+
+    def _sagemaker_ListEndpoints(self, params: dict[str, Any]) -> dict[str, Any]:
+        items: list[dict[str, Any]] = [
+            {
+                "EndpointName": r.spec.name,
+                "EndpointArn": r.arn,
+                "CreationTime": r.spec.created_at,
+                "LastModifiedTime": r.spec.created_at,
+                "EndpointStatus": r.spec.status,
+            }
+            for r in self._endpoints.values()
+            if r.lifetime.alive(self.clock)
+        ]
+        if params.get("NameContains"):
+            items = [e for e in items if params["NameContains"] in e["EndpointName"]]
+        if params.get("StatusEquals"):
+            items = [e for e in items if e["EndpointStatus"] == params["StatusEquals"]]
+        for key in ("CreationTime", "LastModifiedTime"):
+            if params.get(f"{key}Before") is not None:
+                before = _time(params[f"{key}Before"])
+                items = [e for e in items if e[key] < before]
+            if params.get(f"{key}After") is not None:
+                after = _time(params[f"{key}After"])
+                items = [e for e in items if e[key] > after]
+        sort_key = {"Name": "EndpointName", "Status": "EndpointStatus"}.get(params.get("SortBy", "CreationTime"), "CreationTime")
+        items.sort(
+            key=lambda e: (e[sort_key], e["EndpointName"]),
+            reverse=params.get("SortOrder", "Descending") == "Descending",
+        )
+        return _page(items, params, "Endpoints", default=10, most=100)
+
+    def _sagemaker_DescribeEndpoint(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params.get("EndpointName", "")
+        record = self._endpoint_at_clock(name)
+        if record is None:
+            raise EmulatorError("ValidationException", f"Could not find endpoint '{self._arn('endpoint', name)}'.")
+        return self._describe_endpoint(record)
+
     def _sagemaker_DescribeEndpointConfig(self, params: dict[str, Any]) -> dict[str, Any] | None:
         return self._configs.get(params.get("EndpointConfigName", "")) or None
 
+    def _component_at_clock(self, record: _Component) -> dict[str, Any]:
+        copies = record.copies.at(self.clock)
+        return record.description | {"RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies}}
+
     def _sagemaker_ListInferenceComponents(self, params: dict[str, Any]) -> dict[str, Any]:
-        items = list(self._components.values())
+        items = [self._component_at_clock(c) for c in self._components.values() if c.lifetime.alive(self.clock)]
         if params.get("EndpointNameEquals"):
             items = [c for c in items if c["EndpointName"] == params["EndpointNameEquals"]]
         if params.get("VariantNameEquals"):
@@ -616,11 +785,6 @@ class EmulatedAws:
             key=lambda c: (c[sort_key], c["InferenceComponentName"]),
             reverse=params.get("SortOrder", "Descending") == "Descending",
         )
-        limit = int(params.get("MaxResults", 10))
-        if not 1 <= limit <= 100:
-            raise EmulatorError("ValidationException", "MaxResults must be between 1 and 100")
-        offset = int(params.get("NextToken", "0") or 0)
-        page = items[offset : offset + limit]
         summaries = [
             {
                 k: c[k]
@@ -635,32 +799,24 @@ class EmulatedAws:
                     "LastModifiedTime",
                 )
             }
-            for c in page
+            for c in items
         ]
-        response: dict[str, Any] = {"InferenceComponents": summaries}
-        if offset + limit < len(items):
-            response["NextToken"] = str(offset + limit)
-        return response
+        return _page(summaries, params, "InferenceComponents", default=10, most=100)
 
     def _sagemaker_DescribeInferenceComponent(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params.get("InferenceComponentName", "")
-        if name not in self._components:
+        record = self._components.get(name)
+        if record is None or not record.lifetime.alive(self.clock):
             raise EmulatorError("ValidationException", f'Could not find inference component "{name}".')
-        return self._components[name]
+        return self._component_at_clock(record)
 
-    def _sagemaker_ListTags(self, params: dict[str, Any]) -> dict[str, Any] | None:
+    def _sagemaker_ListTags(self, params: dict[str, Any]) -> dict[str, Any]:
         arn = params.get("ResourceArn", "")
-        if ":inference-component/" not in arn:
-            return None  # moto holds endpoint tags
-        if arn not in self._component_tags:
+        held = self._tags.get(arn)
+        if held is None or not held[0].alive(self.clock):
             raise EmulatorError("ValidationException", f"Resource {arn} does not exist.")
-        tags = [{"Key": k, "Value": v} for k, v in sorted(self._component_tags[arn].items())]
-        limit = int(params.get("MaxResults", 50))
-        offset = int(params.get("NextToken", "0") or 0)
-        response: dict[str, Any] = {"Tags": tags[offset : offset + limit]}
-        if offset + limit < len(tags):
-            response["NextToken"] = str(offset + limit)
-        return response
+        tags = [{"Key": k, "Value": v} for k, v in sorted(held[1].items())]
+        return _page(tags, params, "Tags", default=50, most=None)
 
     # -- emulated CloudWatch ------------------------------------------------------------
 
@@ -692,7 +848,7 @@ class EmulatedAws:
                 points.reverse()
             ids.append(query["Id"])
             flat.extend((query["Id"], second, value) for second, value in points)
-        offset = int(params.get("NextToken", "0") or 0)
+        offset = _offset(params, "InvalidNextToken")
         page = flat[offset : offset + self.page_datapoints]
         more = offset + self.page_datapoints < len(flat)
         grouped: dict[str, list[tuple[int, float]]] = {i: [] for i in ids} if offset == 0 else defaultdict(list)
@@ -715,7 +871,7 @@ class EmulatedAws:
         return response
 
     def _cloudwatch_ListMetrics(self, params: dict[str, Any]) -> dict[str, Any]:
-        recent = _second(self.now - LIST_METRICS_RECENT)
+        recent = _second(self.clock - LIST_METRICS_RECENT)
         wanted = params.get("Dimensions", [])
         found = []
         for series in self.metrics.all():
@@ -726,7 +882,8 @@ class EmulatedAws:
             dims = dict(series.dimensions)
             if not all(f["Name"] in dims and ("Value" not in f or dims[f["Name"]] == f["Value"]) for f in wanted):
                 continue
-            if max(p.end_s for p in series.pieces) <= recent:
+            last = self.metrics.last_sample_end(series)  # None: no sample before the clock yet
+            if last is None or last <= recent:
                 continue
             found.append(
                 {
@@ -735,10 +892,43 @@ class EmulatedAws:
                     "Dimensions": [{"Name": k, "Value": v} for k, v in series.dimensions],
                 }
             )
-        offset = int(params.get("NextToken", "0") or 0)
+        offset = _offset(params, "InvalidParameterValue")
         response: dict[str, Any] = {"Metrics": found[offset : offset + LIST_METRICS_PAGE]}
         if offset + LIST_METRICS_PAGE < len(found):
             response["NextToken"] = str(offset + LIST_METRICS_PAGE)
+        return response
+
+    # -- emulated CloudTrail ------------------------------------------------------------
+
+    def _cloudtrail_LookupEvents(self, params: dict[str, Any]) -> dict[str, Any]:
+        attributes = params.get("LookupAttributes") or []
+        if len(attributes) > 1:
+            raise EmulatorError("InvalidLookupAttributesException", "You can specify at most one lookup attribute.")
+        for attribute in attributes:
+            if attribute.get("AttributeKey") not in _LOOKUP_KEYS:
+                raise EmulatorError("InvalidLookupAttributesException", f"AttributeKey must be one of {', '.join(_LOOKUP_KEYS)}.")
+        limit = int(params.get("MaxResults", LOOKUP_EVENTS_PAGE))
+        if not 1 <= limit <= LOOKUP_EVENTS_PAGE:
+            raise EmulatorError("InvalidMaxResultsException", f"MaxResults must be between 1 and {LOOKUP_EVENTS_PAGE}.")
+        start = _time(params["StartTime"]) if params.get("StartTime") is not None else None
+        end = _time(params["EndTime"]) if params.get("EndTime") is not None else None
+        if start is not None and end is not None and start > end:
+            raise EmulatorError("InvalidTimeRangeException", "StartTime must be before or equal to EndTime.")
+        offset = _offset(params, "InvalidNextTokenException")
+        oldest = self.clock - CLOUDTRAIL_RETENTION
+        events = [
+            e
+            for e in self._trail
+            if oldest <= e["EventTime"] <= self.clock
+            and (start is None or start <= e["EventTime"])
+            and (end is None or e["EventTime"] <= end)
+            and all(a["AttributeValue"] in _lookup_values(e, a["AttributeKey"]) for a in attributes)
+        ]
+        if params.get("EventCategory") == "insight":
+            events = []  # the fleet has no Insights events
+        response: dict[str, Any] = {"Events": events[offset : offset + limit]}
+        if offset + limit < len(events):
+            response["NextToken"] = str(offset + limit)
         return response
 
     # -- emulated Pricing ---------------------------------------------------------------
@@ -778,11 +968,58 @@ class EmulatedAws:
                 )
             )
         limit = int(params.get("MaxResults", 100))
-        offset = int(params.get("NextToken", "0") or 0)
+        offset = _offset(params, "InvalidNextTokenException")
         response: dict[str, Any] = {"PriceList": items[offset : offset + limit], "FormatVersion": "aws_v1"}
         if offset + limit < len(items):
             response["NextToken"] = str(offset + limit)
         return response
+
+
+_LOOKUP_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource", "AccessKeyId")
+
+
+def _lookup_values(event: dict[str, Any], key: str) -> list[str]:
+    """The values of a LookupEvents attribute on an event (a resource attribute has one per resource)."""
+    if key in ("ResourceType", "ResourceName"):
+        return [r[key] for r in event.get("Resources", [])]
+    return [str(event[key])] if key in event else []
+
+
+def _outside(start: datetime, end: datetime, gaps: list[Gap]) -> list[tuple[datetime, datetime]]:
+    """The parts of ``[start, end)`` outside every gap (each ``[from, to)``)."""
+    spans = []
+    cursor = start
+    for gap in sorted(gaps, key=lambda g: g.start):
+        if gap.start >= end:
+            break
+        if gap.end <= cursor:
+            continue
+        if gap.start > cursor:
+            spans.append((cursor, gap.start))
+        cursor = gap.end
+    if cursor < end:
+        spans.append((cursor, end))
+    return spans
+
+
+def _offset(params: dict[str, Any], error_code: str) -> int:
+    """The position a NextToken of ours stands for (0 without one)."""
+    token = params.get("NextToken") or "0"
+    if not isinstance(token, str) or not token.isdigit():
+        raise EmulatorError(error_code, "The NextToken is not valid.")
+    return int(token)
+
+
+def _page(items: list[dict[str, Any]], params: dict[str, Any], key: str, *, default: int, most: int | None) -> dict[str, Any]:
+    """One page of ``items`` under ``key``, SageMaker style (MaxResults, NextToken)."""
+    limit = int(params.get("MaxResults", default))
+    if limit < 1 or (most is not None and limit > most):
+        raise EmulatorError("ValidationException", f"MaxResults must be between 1 and {most}")
+    offset = _offset(params, "ValidationException")
+    response: dict[str, Any] = {key: items[offset : offset + limit]}
+    if offset + limit < len(items):
+        response["NextToken"] = str(offset + limit)
+    return response
 
 
 def _error_response(code: str, message: str, status: int) -> tuple[AWSResponse, dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -69,6 +70,17 @@ class Segment(_Model):
         return self
 
 
+class Gap(_Model):
+    start: Timestamp = Field(alias="from")
+    end: Timestamp = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Gap:
+        if self.end <= self.start:
+            raise ValueError("'to' must be after 'from'")
+        return self
+
+
 class Timeline:
     """A count over time: each step holds until the next; 0 before the first."""
 
@@ -82,6 +94,33 @@ class Timeline:
 
     def breakpoints(self) -> list[datetime]:
         return list(self._starts)
+
+    def during(self, lifetime: Lifetime) -> Timeline:
+        """This timeline where ``lifetime`` holds, 0 before its start and from its end on."""
+        if lifetime.end is not None and lifetime.end <= lifetime.start:
+            return Timeline([])
+        steps = [(lifetime.start, self.at(lifetime.start))]
+        steps += [(s, n) for s, n in self.steps if lifetime.start < s and (lifetime.end is None or s < lifetime.end)]
+        if lifetime.end is not None:
+            steps.append((lifetime.end, 0))
+        return Timeline(steps)
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """When a resource exists: ``[start, end)``; ``end`` None = not deleted."""
+
+    start: datetime
+    end: datetime | None = None
+
+    def alive(self, when: datetime) -> bool:
+        return self.start <= when and (self.end is None or when < self.end)
+
+    def clip(self, start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+        """The part of ``[start, end)`` the resource exists in, or None."""
+        lo = max(start, self.start)
+        hi = end if self.end is None else min(end, self.end)
+        return (lo, hi) if lo < hi else None
 
 
 def _timeline(value: int | list[Step], origin: datetime) -> Timeline:
@@ -114,6 +153,7 @@ class Serverless(_Model):
 class Metrics(_Model):
     enhanced: bool = False
     publish_frequency_s: int = 60
+    gaps: list[Gap] = []
 
     @field_validator("publish_frequency_s")
     @classmethod
@@ -126,6 +166,7 @@ class Metrics(_Model):
 class FleetComponent(_Model):
     name: str = Field(min_length=1, max_length=63)
     created_at: Timestamp | None = None
+    deleted_at: Timestamp | None = None
     model_name: str | None = None
     accelerators_per_copy: float = Field(default=0, ge=0)
     cpu_cores_per_copy: float = Field(default=0, ge=0)
@@ -158,6 +199,7 @@ class FleetVariant(_Model):
 class FleetEndpoint(_Model):
     name: str = Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
     created_at: Timestamp
+    deleted_at: Timestamp | None = None
     status: Literal[
         "OutOfService",
         "Creating",
@@ -234,12 +276,27 @@ class Fleet(_Model):
         return self.now - timedelta(hours=self.history_hours)
 
 
+def endpoint_lifetime(endpoint: FleetEndpoint) -> Lifetime:
+    return Lifetime(endpoint.created_at, endpoint.deleted_at)
+
+
+def component_lifetime(endpoint: FleetEndpoint, component: FleetComponent) -> Lifetime:
+    """From its ``created_at`` (default, and at the earliest: the endpoint's) to its
+    ``deleted_at`` or its endpoint's, whichever comes first."""
+    ends = [t for t in (component.deleted_at, endpoint.deleted_at) if t is not None]
+    start = max(component.created_at or endpoint.created_at, endpoint.created_at)
+    return Lifetime(start, min(ends) if ends else None)
+
+
 def instance_timeline(endpoint: FleetEndpoint, variant: FleetVariant) -> Timeline:
-    return _timeline(variant.instance_count, endpoint.created_at)
+    """Instances running: the variant's ``instance_count``, 0 outside the endpoint's lifetime."""
+    return _timeline(variant.instance_count, endpoint.created_at).during(endpoint_lifetime(endpoint))
 
 
 def copies_timeline(endpoint: FleetEndpoint, component: FleetComponent) -> Timeline:
-    return _timeline(component.copies, component.created_at or endpoint.created_at)
+    """Copies running: the component's ``copies``, 0 outside the component's lifetime."""
+    lifetime = component_lifetime(endpoint, component)
+    return _timeline(component.copies, lifetime.start).during(lifetime)
 
 
 def parse_fleet(document: Any, source: str = "fleet") -> Fleet:
@@ -252,6 +309,7 @@ def parse_fleet(document: Any, source: str = "fleet") -> Fleet:
         error = max(exc.errors(), key=lambda e: len(e["loc"]))
         raise InputError(f"{source}: {_path(error['loc'])}", _message(error)) from None
     _check_unique_names(fleet, source)
+    _check_lifetimes(fleet, source)
     return fleet
 
 
@@ -271,6 +329,36 @@ def _check_unique_names(fleet: Fleet, source: str) -> None:
                         f"inference component name {component.name!r} appears twice",
                     )
                 components.add(component.name)
+
+
+def _check_lifetimes(fleet: Fleet, source: str) -> None:
+    """A resource is deleted after it is created; a component is not created after its
+    endpoint is deleted."""
+    for e, endpoint in enumerate(fleet.endpoints):
+        if endpoint.deleted_at is not None and endpoint.deleted_at <= endpoint.created_at:
+            raise InputError(
+                f"{source}: endpoints[{e}].deleted_at",
+                f"must be after created_at ({_stamp(endpoint.created_at)}), got {_stamp(endpoint.deleted_at)}",
+            )
+        for v, variant in enumerate(endpoint.variants):
+            for c, component in enumerate(variant.inference_components or []):
+                where = f"{source}: endpoints[{e}].variants[{v}].inference_components[{c}]"
+                created = component.created_at or endpoint.created_at
+                if endpoint.deleted_at is not None and created > endpoint.deleted_at:
+                    raise InputError(
+                        f"{where}.created_at",
+                        f"must not be after its endpoint's deleted_at ({_stamp(endpoint.deleted_at)}), got {_stamp(created)}",
+                    )
+                if component.deleted_at is not None and component.deleted_at <= created:
+                    origin = "created_at" if component.created_at else "its endpoint's created_at"
+                    raise InputError(
+                        f"{where}.deleted_at",
+                        f"must be after {origin} ({_stamp(created)}), got {_stamp(component.deleted_at)}",
+                    )
+
+
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def load_fleet(path: str | Path) -> Fleet:

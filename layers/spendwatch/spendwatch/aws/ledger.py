@@ -45,6 +45,16 @@ def _load(item: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class MeterProgress:
+    first_start: datetime | None
+    """Where the ledger begins: the first interval the scheduled meter metered."""
+    last_end: datetime | None
+    """Everything before this is metered."""
+    settled_until: datetime | None
+    """Everything before this has been through the daily settle pass."""
+
+
+@dataclass(frozen=True)
 class WriteResult:
     written: int
     existing: int
@@ -173,16 +183,23 @@ class Ledger:
     # -- the meter's progress -------------------------------------------------------------
 
     def meter_state(self, region: str) -> datetime | None:
+        return self.meter_progress(region).last_end
+
+    def meter_progress(self, region: str) -> MeterProgress:
         pk, sk = state_key(region)
         item = self._retry.call(
             "GetItem", self._client.get_item, TableName=self._table, Key=_dump({"pk": pk, "sk": sk}), ConsistentRead=True
         ).get("Item")
-        if not item:
-            return None
-        return parse_utc(_load(item)["last_end"], "meter state last_end")
+        loaded = _load(item) if item else {}
 
-    def advance(self, region: str, end: datetime) -> bool:
-        """Record that everything before ``end`` is metered; never moves backwards."""
+        def when(name: str) -> datetime | None:
+            return parse_utc(loaded[name], f"meter state {name}") if name in loaded else None
+
+        return MeterProgress(when("first_start"), when("last_end"), when("settled_until"))
+
+    def advance(self, region: str, end: datetime, start: datetime | None = None) -> bool:
+        """Record that everything before ``end`` is metered (and, the first time, that the
+        ledger starts at ``start``); never moves backwards."""
         pk, sk = state_key(region)
         try:
             self._retry.call(
@@ -190,10 +207,31 @@ class Ledger:
                 self._client.update_item,
                 TableName=self._table,
                 Key=_dump({"pk": pk, "sk": sk}),
-                UpdateExpression="SET last_end = :end, #type = :type",
+                UpdateExpression="SET last_end = :end, #type = :type, first_start = if_not_exists(first_start, :start)",
                 ConditionExpression="attribute_not_exists(last_end) OR last_end < :end",
                 ExpressionAttributeNames={"#type": "type"},
-                ExpressionAttributeValues=_dump({":end": format_utc(end), ":type": "meter-state"}),
+                ExpressionAttributeValues=_dump(
+                    {":end": format_utc(end), ":type": "meter-state", ":start": format_utc(start or end)}
+                ),
+            )
+        except AwsError as exc:
+            if exc.code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def mark_settled(self, region: str, until: datetime) -> bool:
+        """Record that every day before ``until`` is settled; never moves backwards."""
+        pk, sk = state_key(region)
+        try:
+            self._retry.call(
+                "UpdateItem",
+                self._client.update_item,
+                TableName=self._table,
+                Key=_dump({"pk": pk, "sk": sk}),
+                UpdateExpression="SET settled_until = :until",
+                ConditionExpression="attribute_not_exists(settled_until) OR settled_until < :until",
+                ExpressionAttributeValues=_dump({":until": format_utc(until)}),
             )
         except AwsError as exc:
             if exc.code == "ConditionalCheckFailedException":

@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,14 +32,16 @@ from spendwatch.cli.render import (
     meter_summary,
     meter_table,
     scan_table,
+    settle_json,
 )
 from spendwatch.core.budgets import parse_thresholds
 from spendwatch.core.errors import AwsError, InputError, SpendwatchError
 from spendwatch.core.ledger import GROUP_KEYS
 from spendwatch.core.metering import validate_interval_minutes
+from spendwatch.core.money import format_money
 from spendwatch.core.timestamps import align_down, month_bounds, parse_utc
 from spendwatch.services.chargeback import run_chargeback
-from spendwatch.services.meter import MeterRun, run_meter
+from spendwatch.services.meter import MeterRun, check_range, meter_as_scheduled, settle_day
 from spendwatch.services.notify import NotifySettings, prepare, send
 from spendwatch.services.prices import PriceSettings
 from spendwatch.services.scan import DEFAULT_HISTORY_HOURS, DEFAULT_LOOKBACK_HOURS, ScanSettings, run_scan
@@ -234,11 +236,13 @@ def _table(aws: AwsContext) -> str:
 
 
 def _meter_all(aws: AwsContext, ledger: Ledger, interval_minutes: int, progress: Any = None) -> MeterRun:
-    """With --fleet: meter the fleet's whole history into the emulated ledger."""
+    """With --fleet: meter the fleet's whole history into the emulated ledger, run by run as
+    the hourly schedule would have."""
     assert aws.emulator is not None
     step = timedelta(minutes=interval_minutes)
     start = align_down(aws.emulator.history_start + step - timedelta(microseconds=1), interval_minutes)
-    return run_meter(aws, ledger, start, align_down(aws.now, interval_minutes), interval_minutes, PriceSettings(), progress)
+    end = align_down(aws.now, interval_minutes)
+    return meter_as_scheduled(aws, ledger, start, end, interval_minutes, PriceSettings(), progress)
 
 
 @cli.command()
@@ -261,16 +265,73 @@ def meter(
     output_format: str,
 ) -> None:
     """Compute the cost of every interval in [start, end) and write it to the ledger
-    (idempotently: metering an interval twice changes nothing)."""
+    (idempotently: metering an interval twice changes nothing). Only intervals that have
+    ended are metered; with --fleet, one run per interval, as the hourly schedule would."""
     validate_interval_minutes(interval_minutes, "--interval-minutes")
     prices = PriceSettings(price_file, prices_parameter, refresh_prices, _price_cache())
     with _aws() as aws, _progress(stderr.is_terminal) as progress:
         ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
-        run = run_meter(aws, ledger, start, end, interval_minutes, prices, progress)
+        run = meter_as_scheduled(aws, ledger, start, end, interval_minutes, prices, progress)
     if output_format == "json":
         click.echo(json.dumps(meter_json(run), indent=2))
     else:
         meter_table(run, stdout_console())
+
+
+class Day(click.ParamType[datetime]):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        except (TypeError, ValueError):
+            self.fail(f"expected a UTC day as YYYY-MM-DD, got {value!r}", param, ctx)
+
+
+@cli.command()
+@aws_options
+@table_option
+@click.option("--day", type=Day(), required=True, help="The UTC day to settle, e.g. 2026-11-19 (it must have ended).")
+@click.option(
+    "--interval-minutes", type=click.IntRange(1, 1440), default=60, show_default=True, help="The meter's interval length."
+)
+@price_options
+@format_option("table", "json")
+def settle(
+    day: datetime,
+    interval_minutes: int,
+    price_file: Path | None,
+    prices_parameter: str | None,
+    refresh_prices: bool,
+    output_format: str,
+) -> None:
+    """Re-meter a whole day from final data and append a correction record wherever the
+    ledger's figure differs (late samples, a changed price); nothing is rewritten, and
+    settling a day twice appends nothing. The Lambda does this daily for yesterday."""
+    prices = PriceSettings(price_file, prices_parameter, refresh_prices, _price_cache())
+    with _aws() as aws:
+        ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
+        if aws.emulator is not None:
+            _meter_all(aws, ledger, interval_minutes)
+        run = settle_day(aws, ledger, day, interval_minutes, prices)
+    document = settle_json(run)
+    if output_format == "json":
+        click.echo(json.dumps(document, indent=2))
+    else:
+        out = stdout_console()
+        out.print(
+            f"{document['day']}: {len(run.corrections)} corrections, {len(run.added)} records the ledger lacked, "
+            f"difference {document['difference_usd']} USD"
+        )
+        for record in run.corrections + run.added:
+            out.print(
+                f"  {record.interval_start:%H:%M} {record.endpoint_name} {record.inference_component_name or record.kind.value}: "
+                f"{format_money(record.cost_usd)} ({record.basis.value}, {record.price_source})",
+                highlight=False,
+                markup=False,
+            )
 
 
 @cli.command()
@@ -280,12 +341,20 @@ def meter(
 @click.option("--start", type=TIMESTAMP, help="Range start (instead of --month).")
 @click.option("--end", type=TIMESTAMP, help="Range end, exclusive.")
 @click.option("--by", type=click.Choice(GROUP_KEYS), default="team", show_default=True, help="What to total by.")
+@click.option(
+    "--interval-minutes",
+    type=click.IntRange(1, 1440),
+    default=60,
+    show_default=True,
+    help="The meter's interval: --start and --end must fall on its boundaries.",
+)
 @format_option("table", "csv", "json")
 def chargeback(
     month: str | None,
     start: datetime | None,
     end: datetime | None,
     by: str,
+    interval_minutes: int,
     output_format: str,
 ) -> None:
     """Total the ledger's costs by team, cost-center, project, endpoint, component or model.
@@ -298,9 +367,11 @@ def chargeback(
         ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
         if month is not None:
             month_bounds(month)  # a bad month fails before any metering
+        elif start is not None and end is not None:
+            check_range(start, end, interval_minutes, None)  # so does a bad range
         if aws.emulator is not None:
             _meter_all(aws, ledger, 60, progress)
-        result = run_chargeback(ledger, aws.region, by, month, start, end)
+        result = run_chargeback(ledger, aws.region, by, month, start, end, interval_minutes)
     if output_format == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
     elif output_format == "csv":

@@ -11,10 +11,11 @@ from rich.table import Table
 from spendwatch.core.budgets import BudgetStatus
 from spendwatch.core.chargeback import Chargeback
 from spendwatch.core.idle import ScanReport, Status
+from spendwatch.core.metering import CostRecord
 from spendwatch.core.money import format_money
 from spendwatch.core.notifications import Notification
 from spendwatch.core.timestamps import format_utc
-from spendwatch.services.meter import MeterRun
+from spendwatch.services.meter import MeterRun, SettleRun
 
 _ORDER = {Status.IDLE: 0, Status.NEW: 1, Status.ACTIVE: 2, Status.NOT_IN_SERVICE: 3, Status.EXCLUDED: 4}
 _STYLE = {
@@ -107,29 +108,43 @@ def scan_table(report: ScanReport, console: Console) -> None:
         )
 
 
+def record_json(r: CostRecord) -> dict[str, Any]:
+    return {
+        "interval_start": format_utc(r.interval_start),
+        "interval_end": format_utc(r.interval_end),
+        "endpoint_name": r.endpoint_name,
+        "variant_name": r.variant_name,
+        "kind": r.kind.value,
+        "inference_component_name": r.inference_component_name,
+        "model_name": r.model_name,
+        "instance_type": r.instance_type,
+        "gpu_seconds": str(r.gpu_seconds),
+        "core_seconds": str(r.core_seconds),
+        "instance_seconds": str(r.instance_seconds),
+        "cost_usd": format_money(r.cost_usd),
+        "basis": r.basis.value,
+        "price_usd_per_hour": str(r.price_usd_per_hour),
+        "price_source": r.price_source,
+        "tags": r.tags,
+        "charge_class": "correction" if r.correction else "",
+        "correction": r.correction,
+    }
+
+
+def settle_json(run: SettleRun) -> dict[str, Any]:
+    return {
+        "day": f"{run.day:%Y-%m-%d}",
+        "corrections": [record_json(r) for r in run.corrections],
+        "added": [record_json(r) for r in run.added],
+        "written": run.written,
+        "difference_usd": format_money(sum((r.cost_usd for r in run.corrections + run.added), Decimal(0))),
+        "findings": [{"endpoint_name": f.endpoint_name, "kind": f.kind, "message": f.message} for f in run.findings],
+    }
+
+
 def meter_json(run: MeterRun) -> dict[str, Any]:
     return {
-        "records": [
-            {
-                "interval_start": format_utc(r.interval_start),
-                "interval_end": format_utc(r.interval_end),
-                "endpoint_name": r.endpoint_name,
-                "variant_name": r.variant_name,
-                "kind": r.kind.value,
-                "inference_component_name": r.inference_component_name,
-                "model_name": r.model_name,
-                "instance_type": r.instance_type,
-                "gpu_seconds": str(r.gpu_seconds),
-                "core_seconds": str(r.core_seconds),
-                "instance_seconds": str(r.instance_seconds),
-                "cost_usd": format_money(r.cost_usd),
-                "basis": r.basis.value,
-                "price_usd_per_hour": str(r.price_usd_per_hour),
-                "price_source": r.price_source,
-                "tags": r.tags,
-            }
-            for r in run.records
-        ],
+        "records": [record_json(r) for r in run.records],
         "findings": [{"endpoint_name": f.endpoint_name, "kind": f.kind, "message": f.message} for f in run.findings],
         "intervals": len(run.metered),
         "written": run.written,

@@ -55,7 +55,7 @@ def record_pk(region: str, when: datetime) -> str:
 def record_key(record: CostRecord) -> tuple[str, str]:
     return (
         record_pk(record.region, record.interval_start),
-        f"{format_utc(record.interval_start)}#{record.endpoint_name}#{record.resource}",
+        f"{format_utc(record.interval_start)}#{record.endpoint_name}#{record.entry}",
     )
 
 
@@ -110,6 +110,9 @@ def to_item(record: CostRecord) -> dict[str, Any]:
         "price_source": record.price_source,
         "tags": dict(record.tags),
     }
+    if record.correction:
+        item["correction"] = record.correction
+        item["charge_class"] = "correction"
     if record.inference_component_name:
         item["inference_component_name"] = record.inference_component_name
     if record.model_name:
@@ -136,4 +139,5 @@ def from_item(item: dict[str, Any]) -> CostRecord:
         price_usd_per_hour=Decimal(item["price_usd_per_hour"]),
         price_source=item["price_source"],
         tags=dict(item.get("tags", {})),
+        correction=int(item.get("correction", 0)),
     )

@@ -135,11 +135,19 @@ class CostRecord:
     price_usd_per_hour: Decimal
     price_source: str
     tags: dict[str, str] = field(default_factory=dict)
+    correction: int = 0
+    """0 for the record as first metered; n for its n-th correction, whose figures are the
+    differences to add (FOCUS ``ChargeClass: Correction``). Records are never rewritten."""
 
     @property
     def resource(self) -> str:
         """Stable identity of the charged resource within an endpoint."""
         return f"{self.variant_name}#{self.kind.value}#{self.inference_component_name or '-'}"
+
+    @property
+    def entry(self) -> str:
+        """The resource, and which correction of it this is: unique per interval."""
+        return self.resource if not self.correction else f"{self.resource}#c{self.correction:03d}"
 
     def key(self, by: str) -> str | None:
         """The value this record is grouped under for ``--by``."""
@@ -305,7 +313,7 @@ def _meter_variant(
             held = [(c, g, k, b, e * total / claimed) for c, g, k, b, e in held]
             claimed = total
         shares = [h[4] for h in held] + [total - claimed]
-        costs = _largest_remainder(shares, _round(total))
+        costs = largest_remainder(shares, _round(total))
         for (component, gpu_s, core_s, basis, _), cost in zip(held, costs, strict=False):
             result.records.append(
                 CostRecord(
@@ -363,7 +371,7 @@ def _round(value: Decimal) -> Decimal:
     return value.quantize(QUANTUM)  # half-even, the context default
 
 
-def _largest_remainder(shares: list[Decimal], total: Decimal) -> list[Decimal]:
+def largest_remainder(shares: list[Decimal], total: Decimal) -> list[Decimal]:
     """Divide ``total`` (a whole number of quanta) among ``shares`` in proportion, in whole
     quanta, so the parts add up to ``total`` exactly (Hamilton's method)."""
     if not shares:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from spendwatch.core.errors import InputError
@@ -47,9 +48,9 @@ def align_down(when: datetime, minutes: int) -> datetime:
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
-    try:
-        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    except ValueError:
-        raise InputError("--month", f"expected YYYY-MM, got {month!r}") from None
+    """``YYYY-MM``, exactly (``2026-1`` is refused, not read as January)."""
+    if not isinstance(month, str) or not re.fullmatch(r"(19|20|21)\d\d-(0[1-9]|1[0-2])", month):
+        raise InputError("--month", f"expected YYYY-MM (e.g. 2026-11), got {month!r}")
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
     end = (start + timedelta(days=32)).replace(day=1)
     return start, end

@@ -78,6 +78,8 @@ class CostMeterConfig:
     deadline_margin_s: int = 90
     settle_minutes: int = 10
     """How long after an interval ends before it is metered: CloudWatch's late datapoints."""
+    settle_after_hours: int = 2
+    """How long after midnight UTC the previous day is settled (its metrics final)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> CostMeterConfig:
@@ -96,6 +98,7 @@ class CostMeterConfig:
             namespace=base.namespace,
             deadline_margin_s=_int(env, "SPENDWATCH_DEADLINE_MARGIN_SECONDS", 90, 5, 600),
             settle_minutes=_int(env, "SPENDWATCH_METER_SETTLE_MINUTES", 10, 0, 180),
+            settle_after_hours=_int(env, "SPENDWATCH_SETTLE_AFTER_HOURS", 2, 0, 23),
         )
 
 

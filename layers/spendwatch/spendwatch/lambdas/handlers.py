@@ -12,7 +12,7 @@ from typing import Any
 
 from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.reports import ReportStore
-from spendwatch.aws.session import lambda_aws
+from spendwatch.aws.session import AwsContext, lambda_aws
 from spendwatch.aws.sns import Publisher
 from spendwatch.core.errors import InputError
 from spendwatch.core.metering import METRICS_RETENTION, CostRecord, Interval
@@ -21,7 +21,7 @@ from spendwatch.core.timestamps import align_down, format_utc
 from spendwatch.lambdas.config import CostMeterConfig, IdleScanConfig, NotifierConfig
 from spendwatch.lambdas.emf import emit_meter_metrics, emit_meter_run, emit_notifier_metrics, emit_scan_metrics
 from spendwatch.lambdas.events import ScheduledMeter, ScheduledNotify, ScheduledScan
-from spendwatch.services.meter import run_meter
+from spendwatch.services.meter import run_meter, settle_day
 from spendwatch.services.notify import NotifySettings, prepare, send
 from spendwatch.services.prices import PriceSettings
 from spendwatch.services.scan import ScanSettings, run_scan
@@ -105,7 +105,7 @@ def cost_meter(
     def done(interval: Interval, records: list[CostRecord]) -> None:
         # EMF is emitted against the wall clock: CloudWatch drops timestamps over two weeks old.
         emit_meter_metrics(config.region, interval, records, config.namespace, wall)
-        ledger.advance(config.region, interval.end)
+        ledger.advance(config.region, interval.end, interval.start)
 
     run = (
         run_meter(
@@ -122,7 +122,13 @@ def cost_meter(
         if start < end
         else None
     )
+    if run and run.held_at and last is None and not run.metered:
+        # Held on the very first interval: anchor the ledger's start there, so that the next
+        # run's backfill begins at the same hour instead of sliding past it.
+        ledger.advance(config.region, run.held_at.start, run.held_at.start)
+        last = run.held_at.start
     metered_until = run.metered[-1].end if run and run.metered else last
+    settled = _settle_yesterday(aws, ledger, config, prices) if not (run and run.stopped_early) else None
     lag = (aws.now - metered_until).total_seconds() / 3600 if metered_until else 0.0
     emit_meter_run(config.region, run.unpriced if run else 0, round(lag, 2), config.namespace)
     summary = {
@@ -139,11 +145,38 @@ def cost_meter(
         "unpriced_resources": run.unpriced if run else 0,
         "deleted_since_last_run": run.deleted if run else 0,
         "metered_until": format_utc(metered_until) if metered_until else None,
+        "settled": settled,
     }
     if run and run.held_at:
         log.warning("cost meter held: unpriced resources", extra={"summary": summary})
     log.info("cost meter done", extra={"summary": summary})
     return summary
+
+
+def _settle_yesterday(aws: AwsContext, ledger: Ledger, config: CostMeterConfig, prices: PriceSettings) -> dict[str, Any] | None:
+    """Once a day, when yesterday is wholly metered and its metrics final, the settle pass
+    appends corrections where final data changed a figure. The first, partial day of the
+    ledger is not settled (there is nothing to correct before the meter began)."""
+    today = align_down(aws.now, 1440)
+    yesterday = today - timedelta(days=1)
+    progress = ledger.meter_progress(config.region)
+    if (
+        aws.now < today + timedelta(hours=config.settle_after_hours)
+        or progress.first_start is None
+        or progress.first_start > yesterday
+        or progress.last_end is None
+        or progress.last_end < today
+        or (progress.settled_until is not None and progress.settled_until >= today)
+    ):
+        return None
+    run = settle_day(aws, ledger, yesterday, config.interval_minutes, prices)
+    ledger.mark_settled(config.region, today)
+    return {
+        "day": f"{yesterday:%Y-%m-%d}",
+        "corrections": len(run.corrections),
+        "added": len(run.added),
+        "difference_usd": format_money(sum((r.cost_usd for r in run.corrections + run.added), Decimal(0))),
+    }
 
 
 def notifier(event: ScheduledNotify, config: NotifierConfig, log: Any) -> dict[str, Any]:
