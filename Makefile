@@ -58,6 +58,7 @@ build: tools
 
 bench: install
 	$(BIN)/python bench/scan_bench.py
+	$(BIN)/python bench/meter_bench.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

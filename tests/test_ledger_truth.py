@@ -389,3 +389,46 @@ def test_late_samples_become_a_correction_and_totals_equal_a_fresh_meter() -> No
     groups = dict(ic_total.groups)
     assert groups["ic"] == sum(r.cost_usd for r in fresh.records if r.kind is RecordKind.COMPONENT)
 
+
+
+def fail_once(session: boto3.Session, event_name: str) -> None:
+    """The next call of ``event_name`` dies as a Lambda killed mid-run would leave it."""
+    events = session._session.get_component("event_emitter")
+
+    def boom(**_: Any) -> None:
+        events.unregister(event_name, boom)
+        raise RuntimeError("killed")
+
+    events.register_first(event_name, boom)
+
+
+def test_a_run_killed_mid_way_leaves_the_ledger_as_a_clean_run_would(lambda_env: None, tiny_fleet: dict[str, Any]) -> None:
+    """Killed after writing an interval's records but before recording its progress: the
+    next run writes that interval again, and the ledger and every rollup end as if nothing
+    had happened."""
+    with wall_clock("2026-11-20T06:20:00Z"):
+        for aws in run_in(tiny_fleet):
+            fail_once(boto3.DEFAULT_SESSION, "before-call.dynamodb.UpdateItem")
+            with pytest.raises(RuntimeError, match="killed"):
+                load_handler("cost_meter")(event("2026-11-20T06:15:00Z"), Context())
+            resumed = load_handler("cost_meter")(event("2026-11-20T06:15:00Z"), Context())
+            killed = ledger_items(aws)
+        for aws in run_in(tiny_fleet):
+            load_handler("cost_meter")(event("2026-11-20T06:15:00Z"), Context())
+            clean = ledger_items(aws)
+    assert resumed["records_already_in_ledger"] == 4  # the first hour's records, written before the kill
+    assert killed == clean
+
+
+def test_the_lambda_settles_yesterday_once_when_it_is_wholly_metered(
+    lambda_env: None, tiny_fleet: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPENDWATCH_METER_BACKFILL_HOURS", "30")  # from 2026-11-19T00:00Z: all of yesterday
+    with wall_clock("2026-11-20T06:20:00Z"):
+        for aws in run_in(tiny_fleet):
+            first = load_handler("cost_meter")(event("2026-11-20T06:15:00Z"), Context())
+            before = ledger_items(aws)
+            second = load_handler("cost_meter")(event("2026-11-20T06:15:00Z"), Context())
+            assert ledger_items(aws) == before
+    assert first["settled"] == {"day": "2026-11-19", "corrections": 0, "added": 0, "difference_usd": "0.000000"}
+    assert second["settled"] is None  # once a day

@@ -50,8 +50,16 @@ class AwsContext:
     endpoint_url: str | None = None
     emulator: Emulated | None = None
 
+    clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
+    """Clients made so far (thread-safe, and costly to make): one per service and region."""
+
     def client(self, service: str, region: str | None = None) -> Any:
-        return self.session.client(service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=_CONFIG)
+        key = (service, region or self.region)
+        if key not in self.clients:
+            self.clients[key] = self.session.client(
+                service, region_name=key[1], endpoint_url=self.endpoint_url, config=_CONFIG
+            )
+        return self.clients[key]
 
     def table_name(self, given: str | None) -> str:
         """The ledger table: the emulated one with --fleet, else --table / SPENDWATCH_TABLE_NAME."""
