@@ -29,6 +29,7 @@ from pydantic import (
 from spendwatch.core.errors import InputError
 from spendwatch.core.money import parse_money
 from spendwatch.core.timestamps import parse_utc
+from spendwatch.services.files import read_text
 
 PUBLISH_FREQUENCIES = (10, 30, 60, 120, 180, 240, 300)
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -48,20 +49,24 @@ def _utc(value: Any) -> datetime:
 Timestamp = Annotated[datetime, BeforeValidator(_utc)]
 
 
+MAX_COUNT = 1000  # instances of a variant, copies of a component: far above any account's quota
+
+
 class _Model(BaseModel):
     # strict: a count given as "2" or true is a mistake in the file, not something to coerce
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+    # finite: Infinity and NaN (which json.loads accepts) are never a count, a rate or a share
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True, allow_inf_nan=False)
 
 
 class Step(_Model):
     start: Timestamp = Field(alias="from")
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=MAX_COUNT)
 
 
 class Segment(_Model):
     start: Timestamp = Field(alias="from")
     end: Timestamp = Field(alias="to")
-    per_hour: float = Field(ge=0)
+    per_hour: float = Field(ge=0, le=1e9)
 
     @model_validator(mode="after")
     def _ordered(self) -> Segment:
@@ -131,8 +136,8 @@ def _timeline(value: int | list[Step], origin: datetime) -> Timeline:
 
 def _check_steps(value: int | list[Step]) -> int | list[Step]:
     if isinstance(value, int):
-        if value < 0:
-            raise ValueError("must be >= 0")
+        if not 0 <= value <= MAX_COUNT:
+            raise ValueError(f"must be between 0 and {MAX_COUNT}")
     elif not value:
         raise ValueError("a timeline needs at least one step")
     return value
@@ -168,8 +173,8 @@ class FleetComponent(_Model):
     created_at: Timestamp | None = None
     deleted_at: Timestamp | None = None
     model_name: str | None = None
-    accelerators_per_copy: float = Field(default=0, ge=0)
-    cpu_cores_per_copy: float = Field(default=0, ge=0)
+    accelerators_per_copy: float = Field(default=0, ge=0, le=64)
+    cpu_cores_per_copy: float = Field(default=0, ge=0, le=1024)
     memory_mb_per_copy: int = Field(default=1024, ge=128)
     copies: Annotated[int | list[Step], BeforeValidator(lambda v: v)]
     traffic: list[Segment] = []
@@ -363,10 +368,7 @@ def _stamp(when: datetime) -> str:
 
 def load_fleet(path: str | Path) -> Fleet:
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError("--fleet", f"cannot read {source}: {exc.strerror}") from None
+    text = read_text(path, "--fleet")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -31,7 +31,20 @@ IAM_ACTIONS = (
     "dynamodb:Query",
     "dynamodb:ConditionCheckItem",
 )
+WRITES_KEYS = (
+    ("Ledger.write", "REC#"),
+    ("Ledger.write", "ROLLUP#"),
+    ("Ledger._transact", "REC#"),
+    ("Ledger._transact", "ROLLUP#"),
+    ("Ledger.advance", "STATE#meter#"),
+    ("Ledger.mark_settled", "STATE#meter#"),
+    ("Ledger.mark_sent", "SENT#"),
+    ("Ledger.claim", "SENT#"),
+    ("Ledger.settle_claim", "SENT#"),
+)
 MAX_ACTIONS = 100  # TransactWriteItems' limit
+SENT, CLAIMED, FAILED = "sent", "claimed", "failed"
+CLAIM_TIMEOUT = timedelta(hours=1)  # a claim older than this, never settled, is taken over
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -56,8 +69,20 @@ class MeterProgress:
 
 @dataclass(frozen=True)
 class WriteResult:
-    written: int
+    records: list[CostRecord]
+    """The records this call wrote (not those already in the ledger)."""
     existing: int
+
+    @property
+    def written(self) -> int:
+        return len(self.records)
+
+
+# A transaction cancelled for these reasons wrote nothing and may succeed if tried again.
+RETRYABLE_CANCELLATIONS = frozenset(
+    {"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
+CANCELLED_ATTEMPTS = 8
 
 
 class Ledger:
@@ -73,9 +98,13 @@ class Ledger:
     # -- writing ----------------------------------------------------------------------
 
     def write(self, records: Iterable[CostRecord]) -> WriteResult:
-        """Write records once each; records already in the ledger are left as they are."""
+        """Write records once each; records already in the ledger are left as they are. A
+        transaction cancelled by throttling or a conflicting write is tried again (those
+        only, with backoff); one cancelled because a record exists drops that record."""
         pending = list(records)
-        written = existing = 0
+        written: list[CostRecord] = []
+        existing = 0
+        cancelled = 0
         while pending:
             batch, rollups = self._batch(pending)
             try:
@@ -83,15 +112,19 @@ class Ledger:
             except AwsError as exc:
                 if exc.code != "TransactionCanceledException":
                     raise
-                reasons = exc.response.get("CancellationReasons", [])
-                present = {i for i, r in enumerate(reasons[: len(batch)]) if r.get("Code") == "ConditionalCheckFailed"}
-                if not present:
-                    raise  # a conflict the retry policy could not outlast
-                existing += len(present)
-                keep = [r for i, r in enumerate(batch) if i not in present]
-                pending = keep + pending[len(batch) :]
+                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+                present = {i for i, code in enumerate(reasons[: len(batch)]) if code == "ConditionalCheckFailed"}
+                if present:
+                    existing += len(present)
+                    keep = [r for i, r in enumerate(batch) if i not in present]
+                    pending = keep + pending[len(batch) :]
+                    continue
+                cancelled += 1
+                if not set(reasons) - {"None"} <= RETRYABLE_CANCELLATIONS or cancelled >= CANCELLED_ATTEMPTS:
+                    raise
+                self._retry.backoff("TransactWriteItems", cancelled, exc)
                 continue
-            written += len(batch)
+            written.extend(batch)
             pending = pending[len(batch) :]
         return WriteResult(written, existing)
 
@@ -174,11 +207,52 @@ class Ledger:
     # -- notifications already sent ------------------------------------------------------
 
     def sent(self, pk: str) -> set[str]:
-        return {item["sk"] for item in self._query("pk = :pk", {":pk": pk})}
+        """The notifications of ``pk`` that went out (not those only claimed)."""
+        return {item["sk"] for item in self._query("pk = :pk", {":pk": pk}) if item.get("status", SENT) == SENT}
 
     def mark_sent(self, pk: str, sk: str, expires_at: int) -> bool:
-        item = _dump({"pk": pk, "sk": sk, "type": "sent", "expires_at": expires_at})
+        item = _dump({"pk": pk, "sk": sk, "type": "sent", "status": SENT, "expires_at": expires_at})
         return put_if_absent(self._client, self._retry, self._table, item)
+
+    def claim(self, pk: str, sk: str, now: datetime, expires_at: int) -> str | None:
+        """Claim a notification before publishing it: the claim's id when this run may
+        publish, None when it was sent or another run holds a fresh claim. A claim left by a
+        run that failed for certain, or older than ``CLAIM_TIMEOUT`` (a crash, an answer that
+        never came), can be taken over: at most one publish per claim, none lost for good."""
+        claim_id = hashlib.sha256(f"{pk}|{sk}|{format_utc(now)}".encode()).hexdigest()[:16]
+        item: dict[str, Any] = {"pk": pk, "sk": sk, "type": "sent", "status": CLAIMED, "claim_id": claim_id}
+        item |= {"claimed_at": format_utc(now), "expires_at": expires_at}
+        try:
+            self._retry.call(
+                "PutItem",
+                self._client.put_item,
+                TableName=self._table,
+                Item=_dump(item),
+                ConditionExpression="attribute_not_exists(pk) OR #s = :failed OR (#s = :claimed AND claimed_at < :stale)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=_dump(
+                    {":failed": FAILED, ":claimed": CLAIMED, ":stale": format_utc(now - CLAIM_TIMEOUT)}
+                ),
+            )
+        except AwsError as exc:
+            if exc.code == "ConditionalCheckFailedException":
+                return None
+            raise
+        return claim_id
+
+    def settle_claim(self, pk: str, sk: str, claim_id: str, status: str, expires_at: int, message_id: str = "") -> None:
+        """Record what became of a claimed notification: ``SENT`` (with SNS's message id) or
+        ``FAILED`` (certainly not sent: the next run may claim it again)."""
+        item: dict[str, Any] = {"pk": pk, "sk": sk, "type": "sent", "status": status, "claim_id": claim_id}
+        item |= {"message_id": message_id, "expires_at": expires_at}
+        self._retry.call(
+            "PutItem",
+            self._client.put_item,
+            TableName=self._table,
+            Item=_dump(item),
+            ConditionExpression="claim_id = :id",
+            ExpressionAttributeValues=_dump({":id": claim_id}),
+        )
 
     # -- the meter's progress -------------------------------------------------------------
 

@@ -25,6 +25,11 @@ from spendwatch.core.snapshot import Snapshot, from_document, to_document
 from spendwatch.core.timestamps import format_utc, parse_utc
 
 IAM_ACTIONS = ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query")
+WRITES_KEYS = (
+    ("MeterMemory.save_snapshot", "SNAPSHOT#"),
+    ("MeterMemory.save_snapshot", "STATE#snapshot#"),
+    ("MeterMemory.remember_price", "PRICE#"),
+)
 PART_BYTES = 350_000
 PARTS_TTL = timedelta(days=7)
 

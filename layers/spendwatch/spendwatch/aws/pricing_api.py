@@ -87,7 +87,7 @@ class PricingApi:
         try:
             loaded = json.loads(self._cache_path.read_text(encoding="utf-8"))
             return loaded if isinstance(loaded, dict) else {}
-        except (OSError, json.JSONDecodeError):
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return {}  # a broken cache is only a cache
 
     def _save_cache(self, cache: dict[str, dict[str, Any]]) -> None:

@@ -2,14 +2,17 @@
 
 A report is one item: ``pk = REPORT#idle-scan#<region>``, ``sk = <scanned_at>``, a summary
 readable at a glance and the whole report as gzip-compressed JSON. A report too large for
-one item (400 KB) is split into part items written *before* the head item, so a reader
-never sees half a report. Every write is conditional: storing the same scan twice (a
-retried schedule) changes nothing.
+one item (400 KB) is split into part items (``pk = <head pk>#<sk>#PART``, ``sk = <sha256 of
+the whole>#<n>``) written *before* the head item, which names the hash: a reader takes only
+the parts of that hash and verifies it, so a crash between parts and head followed by a
+retry with other content can never mix two reports. Every write is conditional: storing
+the same scan twice (a retried schedule) changes nothing.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,9 +20,11 @@ from typing import Any
 
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
 from spendwatch.aws.table import put_if_absent
+from spendwatch.core.errors import AwsError
 from spendwatch.core.timestamps import format_utc
 
 IAM_ACTIONS = ("dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem")
+WRITES_KEYS = (("ReportStore._put_once", "REPORT#idle-scan#"),)
 PART_BYTES = 350_000
 RETENTION = timedelta(days=400)
 KIND = "idle-scan"
@@ -47,6 +52,7 @@ class ReportStore:
     def put(self, report: dict[str, Any], scanned_at: datetime, region: str) -> StoredReport:
         pk, sk = report_pk(region), format_utc(scanned_at)
         blob = gzip.compress(json.dumps(report, separators=(",", ":")).encode(), mtime=0)
+        digest = hashlib.sha256(blob).hexdigest()
         size = self._part_bytes
         chunks = [blob[i : i + size] for i in range(0, len(blob), size)] or [b""]
         expires = int((scanned_at + RETENTION).timestamp())
@@ -54,7 +60,7 @@ class ReportStore:
             self._put_once(
                 {
                     "pk": {"S": f"{pk}#{sk}#PART"},
-                    "sk": {"S": f"{index:05d}"},
+                    "sk": {"S": f"{digest}#{index:05d}"},
                     "data": {"B": chunk},
                     "expires_at": {"N": str(expires)},
                 }
@@ -72,6 +78,7 @@ class ReportStore:
                 "idle_inference_components": {"N": str(summary.get("idle_inference_components", 0))},
                 "idle_hourly_cost_usd": {"S": str(summary.get("idle_hourly_cost_usd", "0"))},
                 "parts": {"N": str(len(chunks))},
+                "hash": {"S": digest},
                 "report_gz": {"B": chunks[0]},
                 "expires_at": {"N": str(expires)},
             }
@@ -96,14 +103,17 @@ class ReportStore:
     def _assemble(self, head: dict[str, Any]) -> dict[str, Any]:
         blob = bytes(head["report_gz"]["B"])
         parts = int(head["parts"]["N"])
+        digest = head.get("hash", {}).get("S")
         if parts > 1:
             pk = f"{head['pk']['S']}#{head['sk']['S']}#PART"
+            condition = "pk = :pk AND begins_with(sk, :hash)" if digest else "pk = :pk"
+            values = {":pk": {"S": pk}} | ({":hash": {"S": f"{digest}#"}} if digest else {})
             token: dict[str, Any] | None = None
             while True:
                 kwargs: dict[str, Any] = {
                     "TableName": self._table,
-                    "KeyConditionExpression": "pk = :pk",
-                    "ExpressionAttributeValues": {":pk": {"S": pk}},
+                    "KeyConditionExpression": condition,
+                    "ExpressionAttributeValues": values,
                     "ConsistentRead": True,
                 }
                 if token:
@@ -113,6 +123,8 @@ class ReportStore:
                 token = page.get("LastEvaluatedKey")
                 if not token:
                     break
+        if digest is not None and hashlib.sha256(blob).hexdigest() != digest:
+            raise AwsError("Query", "ReportCorrupt", f"report {head['sk']['S']}: its parts do not match its hash")
         loaded: dict[str, Any] = json.loads(gzip.decompress(blob))
         return loaded
 

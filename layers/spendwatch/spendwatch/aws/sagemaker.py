@@ -35,6 +35,9 @@ IAM_ACTIONS = (
     "sagemaker:ListTags",
 )
 
+_UNAVAILABLE = frozenset(
+    {"UnknownOperationException", "InvalidAction", "NotImplemented", "NotImplementedError", "UnsupportedOperation"}
+)
 _GONE = ("ValidationException", "ResourceNotFound")
 
 
@@ -55,7 +58,15 @@ class SageMakerInventory:
 
     def collect(self, region: str, progress: Progress | None = None) -> Inventory:
         summaries = list(self._pages("ListEndpoints", "Endpoints", {"MaxResults": 100}))
-        component_summaries = list(self._pages("ListInferenceComponents", "InferenceComponents", {"MaxResults": 100}))
+        try:
+            component_summaries = list(self._pages("ListInferenceComponents", "InferenceComponents", {"MaxResults": 100}))
+            listed = True
+        except AwsError as exc:
+            if exc.code not in _UNAVAILABLE and exc.status not in (404, 501):
+                raise
+            # A region (or an emulator) without inference components: classic endpoints still count.
+            log.warning("ListInferenceComponents is not available in %s (%s): classic endpoints only", region, exc.code)
+            component_summaries, listed = [], False
         total = len(summaries) + len(component_summaries)
         done = 0
 
@@ -108,6 +119,7 @@ class SageMakerInventory:
         )
         names = {e.name for e in endpoints}
         return Inventory(
+            components_listed=listed,
             region=region,
             endpoints=tuple(sorted(endpoints, key=lambda e: e.name)),
             components=tuple(sorted((c for c in components if c.endpoint_name in names), key=lambda c: c.name)),

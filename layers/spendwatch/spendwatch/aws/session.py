@@ -5,6 +5,7 @@ spendwatch sees an ``AwsContext``; production code never imports the emulator.""
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -12,15 +13,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from spendwatch import __version__
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
 from spendwatch.core.errors import InputError
 
-_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, user_agent_extra=f"spendwatch/{__version__}")
+# One retry layer: ours (aws/retry.py), bounded by the caller's deadline. botocore's own
+# retries would multiply with it. Timeouts keep an unreachable endpoint from hanging a run.
+BOTOCORE_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1},
+    connect_timeout=5,
+    read_timeout=30,
+    user_agent_extra=f"spendwatch/{__version__}",
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,7 @@ class AwsContext:
         key = (service, region or self.region)
         if key not in self.clients:
             self.clients[key] = self.session.client(
-                service, region_name=key[1], endpoint_url=self.endpoint_url, config=_CONFIG
+                service, region_name=key[1], endpoint_url=self.endpoint_url, config=BOTOCORE_CONFIG
             )
         return self.clients[key]
 
@@ -71,12 +81,30 @@ class AwsContext:
         return name
 
 
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
 @contextmanager
 def open_aws(region: str | None = None, profile: str | None = None, endpoint_url: str | None = None) -> Iterator[AwsContext]:
-    """A real account: the default credentials chain, or ``profile``."""
-    session = boto3.Session(profile_name=profile, region_name=region)
+    """A real account: the default credentials chain, or ``profile``. Bad flags are refused
+    here, before any call, each naming the flag."""
+    if region is not None and not REGION.match(region):
+        raise InputError("--region", f"not an AWS region name (such as us-east-1): {region!r}")
+    if endpoint_url is not None:
+        parsed = urlparse(endpoint_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise InputError("--endpoint-url", f"expected http(s)://host[:port], got {endpoint_url!r}")
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound:
+        known = "see: aws configure list-profiles"
+        raise InputError("--profile", f"no profile named {profile!r} in the AWS config files ({known})") from None
+    except BotoCoreError as exc:
+        raise InputError("--profile", f"the AWS configuration cannot be read: {exc}") from None
     if not session.region_name:
         raise InputError("--region", "no region given and none configured (AWS_REGION, profile)")
+    if not REGION.match(session.region_name):
+        raise InputError("--region", f"the configured region is not an AWS region name: {session.region_name!r}")
     yield AwsContext(session.region_name, datetime.now(UTC), session, DEFAULT_RETRY, 8, endpoint_url)
 
 

@@ -1,4 +1,5 @@
-"""SNS adapter: publishes prepared requests, retried on throttling and 5xx."""
+"""SNS adapter: publishes prepared requests. A publish is retried only when SNS says it was
+not carried out (throttling); a 5xx or a lost reply may have sent it, so it is not repeated."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ IAM_ACTIONS = ("sns:Publish",)
 class Publisher:
     def __init__(self, client: Any, retry: RetryPolicy = DEFAULT_RETRY) -> None:
         self._client = client
-        self._retry = retry
+        self._retry = retry.unsafe()
 
     def publish(self, request: dict[str, Any]) -> str:
         response = self._retry.call("Publish", self._client.publish, **request)

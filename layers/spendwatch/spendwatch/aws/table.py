@@ -8,6 +8,7 @@ from spendwatch.aws.retry import RetryPolicy
 from spendwatch.core.errors import AwsError
 
 IAM_ACTIONS = ("dynamodb:PutItem",)
+WRITES_KEYS = (("put_if_absent", None),)
 
 
 def put_if_absent(client: Any, retry: RetryPolicy, table: str, item: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.reports import ReportStore
@@ -39,6 +40,7 @@ from spendwatch.core.errors import AwsError, InputError, SpendwatchError
 from spendwatch.core.ledger import GROUP_KEYS
 from spendwatch.core.metering import validate_interval_minutes
 from spendwatch.core.money import format_money
+from spendwatch.core.notifications import check_topic_arn
 from spendwatch.core.timestamps import align_down, month_bounds, parse_utc
 from spendwatch.services.chargeback import run_chargeback
 from spendwatch.services.meter import MeterRun, check_range, meter_as_scheduled, settle_day
@@ -434,6 +436,8 @@ def notify(
     settings = _notify_settings(budgets_file, budgets_parameter, thresholds)
     if not dry_run and not topic_arn:
         raise click.UsageError("--topic-arn: required with --publish")
+    if topic_arn is not None:
+        check_topic_arn(topic_arn, "--topic-arn")
     with _aws() as aws:
         ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
         store = ReportStore(aws.client("dynamodb"), _table(aws), aws.retry)
@@ -505,6 +509,15 @@ def demo(fleet: Path | None) -> None:
         messages_preview([n for n, _ in prepared.messages], out)
 
 
+def _fail(label: str, text: str, status: int) -> None:
+    """One line on stderr; the text is shown as it is (rich markup would eat ``[abc]``)."""
+    line = Text()
+    line.append(label, style="red")
+    line.append(" " + " ".join(text.split()))
+    stderr.print(line, highlight=False, soft_wrap=True)
+    sys.exit(status)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
@@ -515,11 +528,13 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)  # 2 for usage errors
     except InputError as exc:
-        stderr.print(f"[red]error:[/red] {exc}", highlight=False)
-        sys.exit(2)
+        _fail("error:", str(exc), 2)
     except AwsError as exc:
-        stderr.print(f"[red]AWS error:[/red] {exc}", highlight=False)
-        sys.exit(1)
+        _fail("AWS error:", str(exc), 1)
     except SpendwatchError as exc:
-        stderr.print(f"[red]error:[/red] {exc}", highlight=False)
-        sys.exit(1)
+        _fail("error:", str(exc), 1)
+    except (OverflowError, RecursionError) as exc:  # a date or number far outside what the input allows
+        _fail("error:", f"input out of range: {exc}", 2)
+    except KeyboardInterrupt:
+        stderr.print("interrupted")
+        sys.exit(130)

@@ -69,10 +69,10 @@ class BudgetStatus:
 
 
 def parse_thresholds(text: str, field_name: str) -> tuple[int, ...]:
-    try:
-        values = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
-    except ValueError:
-        raise InputError(field_name, f"expected percentages separated by commas, e.g. 50,80,100, got {text!r}") from None
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() for part in parts):  # "50,,80", "50,80,", "eighty": a slip, not a setting
+        raise InputError(field_name, f"expected whole percentages separated by commas, e.g. 50,80,100, got {text!r}")
+    values = tuple(sorted({int(part) for part in parts}))
     if not values or any(not 1 <= v <= 1000 for v in values):
         raise InputError(field_name, f"each threshold must be a percentage between 1 and 1000, got {text!r}")
     return values

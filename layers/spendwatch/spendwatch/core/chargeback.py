@@ -37,9 +37,18 @@ class Chargeback:
     def to_csv_rows(self) -> list[list[str]]:
         return [
             [self.by, "cost_usd"],
-            *([key, format_money(cost)] for key, cost in self.groups),
+            *([spreadsheet_safe(key), format_money(cost)] for key, cost in self.groups),
             ["TOTAL", format_money(self.total)],
         ]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (OWASP's CSV injection advice):
+    tag values are user-controlled, so one that begins like a formula gets a leading '."""
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _sorted(totals: Mapping[str, Decimal]) -> tuple[tuple[str, Decimal], ...]:

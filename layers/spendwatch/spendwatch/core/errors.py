@@ -30,6 +30,11 @@ class AwsError(SpendwatchError):
         self.code = code
         self.response = response or {}
 
+    @property
+    def status(self) -> int:
+        """The HTTP status AWS answered with (0 when none came back)."""
+        return int(self.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
 
 def load_json_object(text: str, source: str, fields: tuple[str, ...]) -> dict[str, Any]:
     """A configuration document: a JSON object with only ``fields``; errors name the source

@@ -93,6 +93,8 @@ class Inventory:
     region: str
     endpoints: tuple[Endpoint, ...]
     components: tuple[InferenceComponent, ...]
+    components_listed: bool = True
+    """False where ListInferenceComponents is not available (classic endpoints only)."""
 
     def components_of(self, endpoint_name: str) -> list[InferenceComponent]:
         return [c for c in self.components if c.endpoint_name == endpoint_name]

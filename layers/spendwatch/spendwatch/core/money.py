@@ -13,6 +13,8 @@ from spendwatch.core.errors import InputError
 MONEY_PLACES = 6
 _QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)
 ZERO = Decimal(0)
+MAX_PLACES = 10  # a price or budget with more decimals than this is a mistake, not a price
+MAX_AMOUNT = Decimal(10) ** 12
 
 
 def parse_money(value: object, field: str) -> Decimal:
@@ -25,6 +27,11 @@ def parse_money(value: object, field: str) -> Decimal:
         raise InputError(field, f"not a decimal number: {value!r}") from None
     if not parsed.is_finite() or parsed < 0:
         raise InputError(field, f"must be a finite, non-negative amount, got {value!r}")
+    if parsed >= MAX_AMOUNT:
+        raise InputError(field, f"must be under {MAX_AMOUNT:,} USD, got {value!r}")
+    exponent = parsed.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_PLACES:
+        raise InputError(field, f"at most {MAX_PLACES} decimal places, got {value!r}")
     return parsed
 
 

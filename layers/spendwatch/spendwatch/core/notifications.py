@@ -10,12 +10,14 @@ subscriptions filter. A message never exceeds SNS's 256 KiB: long reports are cu
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from spendwatch.core.budgets import FORECAST, BudgetStatus
+from spendwatch.core.errors import InputError
 from spendwatch.core.money import format_money
 from spendwatch.core.timestamps import parse_utc
 
@@ -332,3 +334,12 @@ def budget_alert(status: BudgetStatus, threshold: str, team: str, region: str, n
         email="\n".join([headline + ".", "", *details, "", "Next steps:", *(f"- {s}" for s in next_steps)]),
         state_key=("budget", status.month, budget.scope, budget.key, threshold),
     )
+
+
+TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+
+
+def check_topic_arn(value: str, field_name: str) -> str:
+    if not TOPIC_ARN.match(value):
+        raise InputError(field_name, f"expected an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got {value!r}")
+    return value

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from spendwatch.core.errors import InputError
 
+FIRST_YEAR, LAST_YEAR = 2000, 2199  # SageMaker did not exist before; anything later is a typo
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 
@@ -19,6 +20,8 @@ def parse_utc(value: str, field: str) -> datetime:
         parsed = datetime.fromisoformat(value[:-1] + "+00:00")
     except ValueError:
         raise InputError(field, f"not an ISO-8601 timestamp: {value!r}") from None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise InputError(field, f"year {parsed.year} is out of range ({FIRST_YEAR}-{LAST_YEAR}): {value!r}")
     return parsed.astimezone(UTC)
 
 

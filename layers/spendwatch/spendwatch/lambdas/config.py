@@ -4,11 +4,13 @@ invocation with an error naming it, before anything is read or written."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from spendwatch.core import metricnames as mn
 from spendwatch.core.errors import InputError
+from spendwatch.core.notifications import check_topic_arn
 from spendwatch.services.scan import DEFAULT_HISTORY_HOURS, DEFAULT_LOOKBACK_HOURS
 
 
@@ -22,6 +24,18 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
         raise InputError(name, f"expected a whole number, got {raw!r}") from None
     if not low <= value <= high:
         raise InputError(name, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+NAMESPACE = re.compile(r"^[A-Za-z0-9._/#:-]{1,255}$")
+
+
+def _namespace(value: str) -> str:
+    if value.startswith("AWS/") or not NAMESPACE.match(value):
+        raise InputError(
+            "SPENDWATCH_METRICS_NAMESPACE",
+            f"a custom namespace (letters, digits, . _ / # : -, not starting with AWS/), got {value!r}",
+        )
     return value
 
 
@@ -61,7 +75,7 @@ class IdleScanConfig:
             history_hours=_int(env, "SPENDWATCH_HISTORY_HOURS", DEFAULT_HISTORY_HOURS, 1, 24 * 455),
             prices_parameter=env.get("SPENDWATCH_PRICES_PARAMETER", "").strip() or None,
             refresh_prices=_bool(env, "SPENDWATCH_REFRESH_PRICES", False),
-            namespace=env.get("SPENDWATCH_METRICS_NAMESPACE", "").strip() or mn.DEFAULT_NAMESPACE,
+            namespace=_namespace(env.get("SPENDWATCH_METRICS_NAMESPACE", "").strip() or mn.DEFAULT_NAMESPACE),
             endpoint_metrics=_bool(env, "SPENDWATCH_ENDPOINT_METRICS", True),
         )
 
@@ -117,9 +131,7 @@ class NotifierConfig:
 
         env = os.environ if env is None else env
         base = IdleScanConfig.from_env(env)
-        topic = env.get("SPENDWATCH_TOPIC_ARN", "").strip()
-        if not topic.startswith("arn:"):
-            raise InputError("SPENDWATCH_TOPIC_ARN", f"required: the SNS topic's ARN, got {topic!r}")
+        topic = check_topic_arn(env.get("SPENDWATCH_TOPIC_ARN", "").strip(), "SPENDWATCH_TOPIC_ARN")
         thresholds = env.get("SPENDWATCH_BUDGET_THRESHOLDS", "").strip()
         return cls(
             table_name=base.table_name,

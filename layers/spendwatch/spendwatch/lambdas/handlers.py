@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -88,6 +89,9 @@ def cost_meter(
     wall = clock()
     check_schedule(event.scheduled_time, config.interval_minutes, wall)
     aws = lambda_aws(config.region, min(event.scheduled_time, wall))
+    # Retries wait only while the Lambda has time left beyond its margin: past that, the run
+    # stops at a whole interval and the next one resumes.
+    aws = replace(aws, retry=aws.retry.with_deadline(lambda: remaining_ms() / 1000 - config.deadline_margin_s))
     ledger = Ledger(aws.client("dynamodb"), config.table_name, aws.retry)
     end = align_down(aws.now - timedelta(minutes=config.settle_minutes), config.interval_minutes)
     last = ledger.meter_state(config.region)
@@ -102,9 +106,12 @@ def cost_meter(
         cache_path=Path(tempfile.gettempdir()) / "spendwatch-prices.json",
     )
 
-    def done(interval: Interval, records: list[CostRecord]) -> None:
-        # EMF is emitted against the wall clock: CloudWatch drops timestamps over two weeks old.
-        emit_meter_metrics(config.region, interval, records, config.namespace, wall)
+    def done(interval: Interval, written: list[CostRecord]) -> None:
+        # Metrics only for what this run wrote: a replayed interval was counted by the run
+        # that wrote it. EMF is checked against the wall clock: CloudWatch drops timestamps
+        # over two weeks old.
+        if written:
+            emit_meter_metrics(config.region, interval, written, config.namespace, wall)
         ledger.advance(config.region, interval.end, interval.start)
 
     run = (
@@ -186,7 +193,9 @@ def notifier(event: ScheduledNotify, config: NotifierConfig, log: Any) -> dict[s
     aws = lambda_aws(config.region, event.scheduled_time)
     ledger = Ledger(aws.client("dynamodb"), config.table_name, aws.retry)
     store = ReportStore(aws.client("dynamodb"), config.table_name, aws.retry)
-    settings = NotifySettings(budgets_parameter=config.budgets_parameter, thresholds_pct=config.thresholds_pct)
+    settings = NotifySettings(
+        budgets_parameter=config.budgets_parameter, thresholds_pct=config.thresholds_pct, unreadable_budgets_are_problems=True
+    )
     prepared = prepare(aws, ledger, store, settings, event.scheduled_time)
     for problem in prepared.problems:
         log.warning("budget not read", extra={"problem": problem})

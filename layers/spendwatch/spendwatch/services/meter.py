@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from spendwatch.aws.cloudtrail import CloudTrailHistory
 from spendwatch.aws.cloudwatch import CloudWatchMetrics
 from spendwatch.aws.ledger import Ledger
+from spendwatch.aws.retry import OutOfTime
 from spendwatch.aws.sagemaker import SageMakerInventory
 from spendwatch.aws.session import AwsContext
 from spendwatch.core.errors import InputError
@@ -106,10 +107,31 @@ def run_meter(
     hold_unpriced: bool = False,
 ) -> MeterRun:
     """Meter every interval in ``[start, end)`` into the ledger; ``on_interval`` runs once an
-    interval's records are safely written (the Lambda advances its state there). With
-    ``hold_unpriced`` the run stops before the first interval holding an unpriced resource."""
+    interval's records are safely written (the Lambda advances its state there), with the
+    records this run wrote (a replayed interval's are already in the ledger). With
+    ``hold_unpriced`` the run stops before the first interval holding an unpriced resource.
+    A run whose retries run out of time stops cleanly: what it finished stays finished."""
     periods = check_range(start, end, interval_minutes, aws.now)
     run = MeterRun()
+    try:
+        _meter_periods(aws, ledger, periods, prices, run, progress, out_of_time, on_interval, hold_unpriced)
+    except OutOfTime as exc:
+        run.stopped_early = True
+        log.warning("stopping before the deadline (%s); the next run resumes after the last whole interval", exc)
+    return run
+
+
+def _meter_periods(
+    aws: AwsContext,
+    ledger: Ledger,
+    periods: list[Interval],
+    prices: PriceSettings,
+    run: MeterRun,
+    progress: Progress | None,
+    out_of_time: Callable[[], bool] | None,
+    on_interval: Callable[[Interval, list[CostRecord]], None] | None,
+    hold_unpriced: bool,
+) -> None:
     inventory, findings, run.deleted = metered_inventory(aws, ledger)
     run.findings.extend(findings)
     book = resolve_meter_prices(aws, inventory, prices, ledger.memory())
@@ -122,25 +144,24 @@ def run_meter(
             if out_of_time and out_of_time():
                 run.stopped_early = True
                 log.info("stopping before the deadline; %d intervals left for the next run", len(periods) - done)
-                return run
+                return
             result = meter(inventory, samples, book, interval)
             run.findings.extend(f for f in result.findings if f not in run.findings)
             run.unpriced = sum(1 for f in result.findings if f.kind == "unpriced")
             if hold_unpriced and run.unpriced:
                 run.held_at = interval
                 log.warning("holding at %s: %d resources have no price", format_utc(interval.start), run.unpriced)
-                return run
+                return
             written = ledger.write(result.records)
             run.records.extend(result.records)
-            run.written += written.written
+            run.written += len(written.records)
             run.existing += written.existing
             run.metered.append(interval)
             if on_interval:
-                on_interval(interval, result.records)
+                on_interval(interval, written.records)
             done += 1
             if progress:
                 progress("metering", done, len(periods))
-    return run
 
 
 @dataclass
@@ -172,7 +193,7 @@ def settle_day(aws: AwsContext, ledger: Ledger, day: datetime, interval_minutes:
     appended = corrections(existing, fresh)
     run.corrections = [r for r in appended if r.correction]
     run.added = [r for r in appended if not r.correction]
-    run.written = ledger.write(appended).written
+    run.written = len(ledger.write(appended).records)
     return run
 
 

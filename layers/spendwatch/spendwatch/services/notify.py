@@ -14,18 +14,20 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from spendwatch.aws.ledger import Ledger
+from spendwatch.aws.ledger import FAILED, SENT, Ledger
 from spendwatch.aws.reports import ReportStore
+from spendwatch.aws.retry import ambiguous
 from spendwatch.aws.sagemaker import SageMakerInventory
 from spendwatch.aws.session import AwsContext
 from spendwatch.aws.sns import Publisher
 from spendwatch.aws.ssm import read_parameter
 from spendwatch.core import budgets as bg
-from spendwatch.core.errors import InputError
+from spendwatch.core.errors import AwsError, InputError
 from spendwatch.core.inventory import Inventory
 from spendwatch.core.ledger import group_value, sent_key
 from spendwatch.core.notifications import UNTAGGED_TEAM, Notification, budget_alert, idle_digests
 from spendwatch.core.timestamps import month_bounds
+from spendwatch.services.files import read_text
 
 log = logging.getLogger(__name__)
 RATE_WINDOW = timedelta(days=7)
@@ -37,6 +39,9 @@ class NotifySettings:
     budgets_file: Path | None = None
     budgets_parameter: str | None = None
     thresholds_pct: tuple[int, ...] | None = None
+    unreadable_budgets_are_problems: bool = False
+    """True for the scheduled notifier: a broken budgets document is reported, and the idle
+    digests still go out. The CLI refuses it instead (exit 2, before anything is sent)."""
 
 
 @dataclass
@@ -50,14 +55,12 @@ class Prepared:
 def load_budget_config(aws: AwsContext, settings: NotifySettings) -> bg.BudgetConfig:
     config = bg.BudgetConfig()
     if settings.budgets_file is not None:
-        try:
-            text = settings.budgets_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError("--budgets", f"cannot read {settings.budgets_file}: {exc.strerror}") from None
+        text = read_text(settings.budgets_file, "--budgets")
         config = bg.load_config(text, str(settings.budgets_file))
     elif settings.budgets_parameter:
         config = bg.load_config(
-            read_parameter(aws.client("ssm"), settings.budgets_parameter), f"ssm:{settings.budgets_parameter}"
+            read_parameter(aws.client("ssm"), settings.budgets_parameter, "budgets parameter"),
+            f"ssm:{settings.budgets_parameter}",
         )
     if settings.thresholds_pct is not None:
         config = bg.BudgetConfig(config.budgets, settings.thresholds_pct, config.forecast_pct, config.problems)
@@ -121,7 +124,13 @@ def prepare(
 
     inventory = SageMakerInventory(aws.client("sagemaker"), aws.retry, aws.workers).collect(aws.region)
     tagged, problems = bg.from_tags(inventory)
-    config = bg.merge(load_budget_config(aws, settings), tagged, problems)
+    try:
+        document = load_budget_config(aws, settings)
+    except InputError as exc:
+        if not settings.unreadable_budgets_are_problems:
+            raise
+        document, problems = bg.BudgetConfig(), [*problems, str(exc)]
+    config = bg.merge(document, tagged, problems)
     prepared.problems = list(config.problems)
     prepared.statuses = budget_statuses(ledger, aws.region, config, now)
     month = f"{now:%Y-%m}"
@@ -141,11 +150,25 @@ def prepare(
 
 
 def send(publisher: Publisher, ledger: Ledger, region: str, topic_arn: str, prepared: Prepared, now: datetime) -> int:
-    """Publish each message, then remember it (and the thresholds it stands for) as sent."""
+    """Publish each message at most once: claim it in the table (a conditional write), publish,
+    then record it as sent with the thresholds it stands for. A publish that failed for
+    certain frees the claim; one whose outcome is unknown (a 5xx, a lost reply) keeps it, so
+    no run sends it again until the claim is stale. Returns the number published."""
     expires = int((now + SENT_RETENTION).timestamp())
+    published = 0
     for notification, also in prepared.messages:
-        publisher.publish(notification.publish_request(topic_arn))
-        for state in (notification.state_key, *also):
-            pk, sk = sent_key(region, state)
-            ledger.mark_sent(pk, sk, expires)
-    return len(prepared.messages)
+        pk, sk = sent_key(region, notification.state_key)
+        claim = ledger.claim(pk, sk, now, expires)
+        if claim is None:
+            continue  # sent already, or another run is sending it
+        try:
+            message_id = publisher.publish(notification.publish_request(topic_arn))
+        except AwsError as exc:
+            if not ambiguous(exc):
+                ledger.settle_claim(pk, sk, claim, FAILED, expires)
+            raise
+        ledger.settle_claim(pk, sk, claim, SENT, expires, message_id)
+        published += 1
+        for state in also:
+            ledger.mark_sent(*sent_key(region, state), expires)
+    return published

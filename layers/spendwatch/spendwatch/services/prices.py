@@ -12,9 +12,9 @@ from spendwatch.aws.memory import KnownPrice, MeterMemory
 from spendwatch.aws.pricing_api import PRICING_API_REGION, SOURCE, PricingApi
 from spendwatch.aws.session import AwsContext
 from spendwatch.aws.ssm import read_parameter
-from spendwatch.core.errors import InputError
 from spendwatch.core.inventory import Inventory
 from spendwatch.core.pricing import PriceBook, load_overrides
+from spendwatch.services.files import read_text
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,8 @@ def _resolve(
 def _override_texts(aws: AwsContext, settings: PriceSettings) -> list[tuple[str, str]]:
     texts = []
     if settings.price_file is not None:
-        try:
-            texts.append((settings.price_file.read_text(encoding="utf-8"), str(settings.price_file)))
-        except OSError as exc:
-            raise InputError("--prices", f"cannot read {settings.price_file}: {exc.strerror}") from None
+        texts.append((read_text(settings.price_file, "--prices"), str(settings.price_file)))
     if settings.price_parameter:
         name = settings.price_parameter
-        texts.append((read_parameter(aws.client("ssm"), name), f"ssm:{name}"))
+        texts.append((read_parameter(aws.client("ssm"), name, "prices parameter"), f"ssm:{name}"))
     return texts
