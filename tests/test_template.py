@@ -1,5 +1,6 @@
-"""template.yaml's promises, checked on the template itself: runtimes, schedules, the table,
-the encrypted topic, alarms, the dashboard and the environment each function's code reads."""
+"""template.yaml's promises, checked on the template itself: runtimes, schedules, the table and
+its backups, the functions' roles, the encrypted topic, alarms, the dashboard and the environment
+each function's code reads. (What each role grants is tests/test_iam.py's.)"""
 
 from __future__ import annotations
 
@@ -72,6 +73,16 @@ def get_att(value: Any) -> tuple[str, str]:
     target = value["Fn::GetAtt"]
     resource, _, attribute = target.partition(".") if isinstance(target, str) else (target[0], ".", target[1])
     return resource, attribute
+
+
+def role_of(logical_id: str) -> str:
+    role, attribute = get_att(props(logical_id)["Role"])
+    assert (RESOURCES[role]["Type"], attribute) == ("AWS::IAM::Role", "Arn"), logical_id
+    return role
+
+
+def role_statements(logical_id: str) -> list[Any]:
+    return [s for policy in props(role_of(logical_id))["Policies"] for s in policy["PolicyDocument"]["Statement"]]
 
 
 def schedule_of(logical_id: str) -> dict[str, Any]:
@@ -194,6 +205,7 @@ def test_table_keeps_its_data() -> None:
     assert table["UpdateReplacePolicy"] == "Retain"
     p = table["Properties"]
     assert p["BillingMode"] == "PAY_PER_REQUEST"
+    assert p["DeletionProtectionEnabled"] is True  # no DeleteTable, by the stack or by hand, until it is switched off
     assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert p["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
     assert p["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
@@ -214,11 +226,62 @@ def test_topic_is_encrypted_with_a_rotated_customer_managed_key() -> None:
     assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert set(cloudwatch["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
     assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-    # The notifier's own grant on the key is in its policy, on this key alone.
-    statements_of_notifier = props("NotifierFunction")["Policies"][0]["Statement"]
-    notifier = [s for s in statements_of_notifier if isinstance(s, dict) and s.get("Sid") == "TopicKey"]
+    # The notifier's own grant on the key is in its role's policy, on this key alone.
+    notifier = [s for s in role_statements("NotifierFunction") if isinstance(s, dict) and s.get("Sid") == "TopicKey"]
     assert notifier
     assert get_att(notifier[0]["Resource"]) == (key, "Arn")
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_each_function_has_a_role_of_its_own(logical_id: str) -> None:
+    """Written out, not SAM's generated role (which would attach AWSLambdaBasicExecutionRole: logs
+    in every log group of the account): assumable by Lambda alone, inline policies only, and
+    unnamed, so the stack deploys with CAPABILITY_IAM."""
+    assert "Policies" not in props(logical_id)
+    role = role_of(logical_id)
+    assert role == f"{logical_id}Role"  # the name SAM gave it: the topic policy names the notifier's
+    assert [r for r in FUNCTIONS if role_of(r) == role] == [logical_id]
+    p = props(role)
+    assert p["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    assert "ManagedPolicyArns" not in p
+    assert "RoleName" not in p
+    (policy,) = p["Policies"]
+    assert policy["PolicyDocument"]["Version"] == "2012-10-17"
+    group = ref(props(logical_id)["LoggingConfig"]["LogGroup"])
+    (logs,) = [s for s in role_statements(logical_id) if s.get("Sid") == "OwnLogGroup"]
+    assert get_att(logs["Resource"]) == (group, "Arn")
+
+
+def test_ledger_is_backed_up_beyond_point_in_time_recovery() -> None:
+    """Monthly AWS Backup recovery points, kept LedgerBackupRetentionDays (a year unless set; 0
+    creates no plan), in a vault that outlives the stack."""
+    retention = PARAMETERS["LedgerBackupRetentionDays"]
+    assert retention["Default"] == 365
+    assert 0 in retention["AllowedValues"]
+    assert all(days == 0 or days > 35 for days in retention["AllowedValues"])  # beyond what PITR keeps
+    assert TEMPLATE["Conditions"]["HasLedgerBackups"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "LedgerBackupRetentionDays"}, "0"]}]
+    }
+    backup = {k: v for k, v in RESOURCES.items() if v["Type"].startswith("AWS::Backup::") or k == "LedgerBackupRole"}
+    assert sorted(backup) == ["LedgerBackupPlan", "LedgerBackupRole", "LedgerBackupSelection", "LedgerBackupVault"]
+    assert all(v["Condition"] == "HasLedgerBackups" for v in backup.values())
+    vault = RESOURCES["LedgerBackupVault"]
+    assert (vault["DeletionPolicy"], vault["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    (rule,) = props("LedgerBackupPlan")["BackupPlan"]["BackupPlanRule"]
+    assert ref(rule["TargetBackupVault"]) == "LedgerBackupVault"
+    assert rule["ScheduleExpression"] == "cron(0 5 1 * ? *)"
+    assert ref(rule["Lifecycle"]["DeleteAfterDays"]) == "LedgerBackupRetentionDays"
+    selection = props("LedgerBackupSelection")
+    assert ref(selection["BackupPlanId"]) == "LedgerBackupPlan"
+    assert [get_att(r) for r in selection["BackupSelection"]["Resources"]] == [("LedgerTable", "Arn")]
+    assert get_att(selection["BackupSelection"]["IamRoleArn"]) == ("LedgerBackupRole", "Arn")
+    role = props("LedgerBackupRole")
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "backup.amazonaws.com"}
+    assert role["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"}
+    ]
 
 
 def test_only_the_notifier_and_this_stacks_alarms_publish_and_only_over_tls() -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from spendwatch.aws.retry import NO_WAIT_RETRY
 from spendwatch.aws.session import AwsContext, Emulated
@@ -21,12 +22,12 @@ __all__ = ["LEDGER_TABLE", "EmulatedAws", "Fleet", "demo_fleet", "load_fleet", "
 
 
 @contextmanager
-def open_fleet(fleet: str | Path | Fleet) -> Iterator[AwsContext]:
+def open_fleet(fleet: str | Path | Fleet, **options: Any) -> Iterator[AwsContext]:
     """An ``AwsContext`` on the emulated AWS seeded from ``fleet``. Its clock is the fleet's
     ``now``; ``aws.emulator.set_clock(when)`` moves the emulated AWS's (the context's ``now``
     is the caller's to move)."""
     spec = fleet if isinstance(fleet, Fleet) else load_fleet(fleet)
-    with EmulatedAws(spec) as emulator:
+    with EmulatedAws(spec, **options) as emulator:
         assert emulator.session is not None
         handle = Emulated(
             account_id=spec.account_id,

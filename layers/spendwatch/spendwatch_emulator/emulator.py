@@ -65,6 +65,7 @@ from spendwatch_emulator.fleet import (
 )
 
 LEDGER_TABLE = "spendwatch-emulated"  # the ledger table --fleet commands use
+LOST_REPLY_OPERATIONS = frozenset({"PutItem", "UpdateItem", "TransactWriteItems", "DeleteItem"})
 DEFAULT_PAGE_DATAPOINTS = 100_800  # GetMetricData's real limit per call
 LIST_METRICS_PAGE = 500
 LIST_METRICS_RECENT = timedelta(days=14)  # ListMetrics forgets metrics quiet for two weeks
@@ -232,8 +233,19 @@ class EmulatedAws:
         sagemaker = aws.client("sagemaker")
     """
 
-    def __init__(self, fleet: Fleet, page_datapoints: int = DEFAULT_PAGE_DATAPOINTS) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        page_datapoints: int = DEFAULT_PAGE_DATAPOINTS,
+        lost_replies: float = 0.0,
+        spared: frozenset[str] = frozenset(),
+    ) -> None:
+        """``lost_replies``: that share of DynamoDB writes is carried out but answered with an
+        HTTP 500, as when a reply is lost on the way. ``spared``: operations the injected
+        server errors leave alone (a test's choice; the fleet's ``faults`` hold the rates)."""
         self.fleet = fleet
+        self.lost_replies = lost_replies
+        self.spared = spared
         self.region = fleet.region
         self.now = fleet.now  # the fleet's now: the latest instant the clock can be set to
         self.clock = fleet.now
@@ -321,6 +333,18 @@ class EmulatedAws:
         events = session._session.get_component("event_emitter")
         events.register("before-parameter-build", self._remember_params)
         events.register_first("before-call", self._before_call)
+        events.register("after-call.dynamodb", self._lose_reply)
+
+    def _lose_reply(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        """A write carried out whose answer never arrives: the caller sees an HTTP 500."""
+        if not self._faults_on or model.name not in LOST_REPLY_OPERATIONS or http_response.status_code >= 300:
+            return
+        with self._lock:
+            lose = self._rng.random() < self.lost_replies
+        if lose:
+            http_response.status_code = 500
+            parsed["Error"] = {"Code": "InternalServerError", "Message": "reply lost (injected fault)"}
+            parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = 500
 
     # -- botocore hooks -------------------------------------------------------------------
 
@@ -332,7 +356,7 @@ class EmulatedAws:
         service = model.service_model.service_name
         with self._lock:
             self.calls[operation] += 1
-            fault = self._draw_fault()
+            fault = self._draw_fault(operation)
         if fault is not None:
             return _error_response(*fault)
         handler: Callable[[dict[str, Any]], dict[str, Any] | None] | None = getattr(
@@ -351,13 +375,13 @@ class EmulatedAws:
         response = {**copy.deepcopy(response), "ResponseMetadata": {"HTTPStatusCode": 200, "RequestId": "emulated"}}
         return AWSResponse(None, 200, {}, None), response
 
-    def _draw_fault(self) -> tuple[str, str, int] | None:
+    def _draw_fault(self, operation: str) -> tuple[str, str, int] | None:
         if not self._faults_on or self.fleet.faults is None:
             return None
         draw = self._rng.random()
         if draw < self.fleet.faults.throttle_rate:
             return ("ThrottlingException", "Rate exceeded (injected fault)", 400)
-        if draw < self.fleet.faults.throttle_rate + self.fleet.faults.error_rate:
+        if draw < self.fleet.faults.throttle_rate + self.fleet.faults.error_rate and operation not in self.spared:
             return ("InternalFailure", "Internal failure (injected fault)", 500)
         return None
 

@@ -4,13 +4,16 @@ every account at no charge). Failed calls (``errorCode`` in the event) deleted n
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
-from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy, unavailable
+from spendwatch.core.errors import AwsError
 from spendwatch.core.snapshot import Deletion
 from spendwatch.core.timestamps import ensure_utc
 
+log = logging.getLogger(__name__)
 IAM_ACTIONS = ("cloudtrail:LookupEvents",)
 EVENTS = {"DeleteEndpoint": ("endpoint", "endpointName"), "DeleteInferenceComponent": ("component", "inferenceComponentName")}
 
@@ -36,7 +39,14 @@ class CloudTrailHistory:
                 if token:
                     kwargs["NextToken"] = token
                 self.calls += 1
-                page = self._retry.call("LookupEvents", self._client.lookup_events, **kwargs)
+                try:
+                    page = self._retry.call("LookupEvents", self._client.lookup_events, **kwargs)
+                except AwsError as exc:
+                    if not unavailable(exc):
+                        raise
+                    # No event history here (an emulator): deletions are then "time unknown" findings.
+                    log.warning("LookupEvents is not available (%s): deletion times unknown", exc.code)
+                    return found
                 for event in page.get("Events", []):
                     deletion = _deletion(event, kind, parameter)
                     if deletion is not None:

@@ -8,6 +8,7 @@ or overlapping run changes nothing: neither the record nor any total.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -219,7 +220,7 @@ class Ledger:
         publish, None when it was sent or another run holds a fresh claim. A claim left by a
         run that failed for certain, or older than ``CLAIM_TIMEOUT`` (a crash, an answer that
         never came), can be taken over: at most one publish per claim, none lost for good."""
-        claim_id = hashlib.sha256(f"{pk}|{sk}|{format_utc(now)}".encode()).hexdigest()[:16]
+        claim_id = uuid.uuid4().hex  # this attempt's own: a replayed run never shares it
         item: dict[str, Any] = {"pk": pk, "sk": sk, "type": "sent", "status": CLAIMED, "claim_id": claim_id}
         item |= {"claimed_at": format_utc(now), "expires_at": expires_at}
         try:
@@ -235,9 +236,11 @@ class Ledger:
                 ),
             )
         except AwsError as exc:
-            if exc.code == "ConditionalCheckFailedException":
-                return None
-            raise
+            if exc.code != "ConditionalCheckFailedException":
+                raise
+            # Our own write may have landed and its reply been lost: then the claim is ours.
+            held = list(self._query("pk = :pk AND sk = :sk", {":pk": pk, ":sk": sk}))
+            return claim_id if held and held[0].get("claim_id") == claim_id else None
         return claim_id
 
     def settle_claim(self, pk: str, sk: str, claim_id: str, status: str, expires_at: int, message_id: str = "") -> None:

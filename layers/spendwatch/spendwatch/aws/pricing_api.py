@@ -7,6 +7,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,13 +22,16 @@ log = logging.getLogger(__name__)
 IAM_ACTIONS = ("pricing:GetProducts",)
 PRICING_API_REGION = "us-east-1"  # the Price List API answers in us-east-1, eu-central-1, ap-south-1
 CACHE_TTL = timedelta(days=7)
+PRICE_ATTEMPTS = 3
 SOURCE = "AWS Price List API (AmazonSageMaker, Hosting)"
 
 
 class PricingApi:
     def __init__(self, client: Any, retry: RetryPolicy = DEFAULT_RETRY, cache_path: Path | None = None) -> None:
         self._client = client
-        self._retry = retry
+        # A price the API cannot give now has a fallback (the last known one, or holding the
+        # meter): a few quick tries, never minutes of a Lambda's time.
+        self._retry = replace(retry, attempts=min(retry.attempts, PRICE_ATTEMPTS))
         self._cache_path = cache_path
         self.failed: set[str] = set()
         """Types whose price the last ``hosting_prices`` could not fetch (the API failed)."""

@@ -52,6 +52,21 @@ CONNECTION_ATTEMPTS = 3  # an unreachable endpoint is told within seconds, not m
 LOST = "ConnectionLost"
 
 
+def foreign(code: str) -> bool:
+    """An error answer without an AWS error code (botocore then reports the HTTP status)."""
+    return code.isdigit()
+
+
+def unavailable(exc: AwsError) -> bool:
+    """The endpoint does not offer the operation at all: an older region, an emulator."""
+    return exc.code in UNAVAILABLE_CODES or exc.status in (404, 501) or (foreign(exc.code) and exc.status >= 500)
+
+
+UNAVAILABLE_CODES = frozenset(
+    {"UnknownOperationException", "InvalidAction", "NotImplemented", "NotImplementedError", "UnsupportedOperation"}
+)
+
+
 def ambiguous(exc: AwsError) -> bool:
     """Whether the failed call may still have been carried out (a 5xx, a lost reply)."""
     return exc.status >= 500 or exc.code == LOST
@@ -98,7 +113,9 @@ class RetryPolicy:
                 message = _message(exc.response, code, status)
                 throttled = code in RETRYABLE_CODES and status < 500
                 retryable = throttled or (self.idempotent and (code in RETRYABLE_CODES or status >= 500))
-                if not retryable or attempt >= self.attempts:
+                # A 5xx that is not an AWS error (a proxy's or an emulator's page): few tries.
+                attempts = min(self.attempts, CONNECTION_ATTEMPTS) if foreign(code) else self.attempts
+                if not retryable or attempt >= attempts:
                     raise AwsError(operation, code, message, exc.response) from None
                 self._wait(operation, attempt, code, message, exc.response)
             except NOT_SENT as exc:

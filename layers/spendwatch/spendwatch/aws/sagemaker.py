@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy, unavailable
 from spendwatch.core.errors import AwsError
 from spendwatch.core.inventory import (
     Endpoint,
@@ -35,9 +35,6 @@ IAM_ACTIONS = (
     "sagemaker:ListTags",
 )
 
-_UNAVAILABLE = frozenset(
-    {"UnknownOperationException", "InvalidAction", "NotImplemented", "NotImplementedError", "UnsupportedOperation"}
-)
 _GONE = ("ValidationException", "ResourceNotFound")
 
 
@@ -62,7 +59,7 @@ class SageMakerInventory:
             component_summaries = list(self._pages("ListInferenceComponents", "InferenceComponents", {"MaxResults": 100}))
             listed = True
         except AwsError as exc:
-            if exc.code not in _UNAVAILABLE and exc.status not in (404, 501):
+            if not unavailable(exc):
                 raise
             # A region (or an emulator) without inference components: classic endpoints still count.
             log.warning("ListInferenceComponents is not available in %s (%s): classic endpoints only", region, exc.code)
@@ -117,6 +114,13 @@ class SageMakerInventory:
             if part is not None
             for described, config, tags in [part]
         )
+        hosting_unknown = sorted(e.name for e in endpoints if not listed and e.hosts_components)
+        if hosting_unknown:  # their GPUs cannot be told apart: refuse rather than misattribute
+            raise AwsError(
+                "ListInferenceComponents",
+                "Unavailable",
+                f"not available, yet {', '.join(hosting_unknown[:5])} host inference components",
+            )
         names = {e.name for e in endpoints}
         return Inventory(
             components_listed=listed,
