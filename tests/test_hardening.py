@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -287,3 +289,61 @@ def test_notifier_settings_are_checked_naming_the_variable(env: dict[str, str], 
 
 def test_a_good_namespace_passes() -> None:
     assert IdleScanConfig.from_env({**BASE, "SPENDWATCH_METRICS_NAMESPACE": "Team/Spendwatch"}).namespace == "Team/Spendwatch"
+
+
+# -- cancelled transactions and metrics emitted once ---------------------------------------------------
+
+
+def test_a_transaction_cancelled_by_a_conflict_is_tried_again_and_written_once() -> None:
+    from botocore.awsrequest import AWSResponse
+
+    from spendwatch.aws.ledger import Ledger
+    from spendwatch.services.chargeback import run_chargeback
+    from spendwatch.services.meter import run_meter
+    from spendwatch.services.prices import PriceSettings
+
+    doc = fleet(endpoint("ep", created_at="2026-11-01T00:00:00Z"), prices_usd_per_hour={"ml.m5.large": "0.115"})
+    with emulated(doc) as aws:
+        conflicts = iter([True, True])
+
+        def conflict(**_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+            if next(conflicts, False):
+                error = {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                    "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}],
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                }
+                return AWSResponse("https://dynamodb", 400, {}, None), error
+            return None
+
+        aws.session._session.get_component("event_emitter").register_first("before-call.dynamodb.TransactWriteItems", conflict)
+        ledger = Ledger(aws.client("dynamodb"), LEDGER_TABLE, aws.retry)
+        run = run_meter(aws, ledger, aws.now - timedelta(hours=1), aws.now, 60, PriceSettings())
+        total = run_chargeback(ledger, aws.region, "endpoint", month="2026-11").total
+    assert run.written == 1
+    assert total == Decimal("0.115")
+
+
+def test_an_interval_replayed_after_a_failed_advance_emits_its_metrics_once(
+    lambda_env: None, tiny_fleet: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import boto3
+
+    from tests.lambdas import Context, emf_documents, load_handler, run_in, wall_clock
+
+    event = {"source": "spendwatch.schedule", "task": "meter", "scheduled_time": "2026-11-20T06:15:00Z"}
+    with wall_clock("2026-11-20T06:20:00Z"):
+        for _ in run_in(tiny_fleet):
+            events = boto3.DEFAULT_SESSION._session.get_component("event_emitter")
+            failed = iter([True])
+
+            def fail_first_advance(failed: Any = failed, **_: Any) -> None:
+                if next(failed, False):
+                    raise RuntimeError("killed after writing, before recording progress")
+
+            events.register_first("before-call.dynamodb.UpdateItem", fail_first_advance)
+            with pytest.raises(RuntimeError):
+                load_handler("cost_meter")(event, Context())
+            load_handler("cost_meter")(event, Context())
+    metered = [d for d in emf_documents(capsys.readouterr().out) if "MeteredIntervals" in d]
+    assert sum(d["MeteredIntervals"] for d in metered) == 24  # each of the 24 hours once, not 25

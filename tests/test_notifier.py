@@ -261,3 +261,16 @@ def test_a_failing_publish_leaves_the_report_to_the_next_attempt(audience: Audie
 def test_the_notifier_is_retried_then_dead_lettered() -> None:
     props = resource("NotifierFunction")["Properties"]
     assert "DeadLetterQueue" in props or "EventInvokeConfig" in props
+
+
+def test_a_broken_budgets_document_still_lets_the_idle_digests_go_out(
+    audience: Audience, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audience.aws.client("ssm").put_parameter(Name="/spendwatch/budgets", Type="String", Value="{not json")
+    monkeypatch.setenv("SPENDWATCH_BUDGETS_PARAMETER", "/spendwatch/budgets")
+    load_handler("idle_scan")(sample_event("idle_scan"), Context())
+    summary = load_handler("notifier")(sample_event("notifier"), Context())
+    assert summary["idle_digests"] == 2
+    (problem,) = summary["budget_problems"]
+    assert "budgets" in problem  # it names the budgets document, not the prices parameter
+    assert "prices" not in problem
