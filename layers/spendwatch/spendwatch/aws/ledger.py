@@ -37,8 +37,7 @@ WRITES_KEYS = (
     ("Ledger.write", "ROLLUP#"),
     ("Ledger._transact", "REC#"),
     ("Ledger._transact", "ROLLUP#"),
-    ("Ledger.advance", "STATE#meter#"),
-    ("Ledger.mark_settled", "STATE#meter#"),
+    ("Ledger._move_state", "STATE#meter#"),
     ("Ledger.mark_sent", "SENT#"),
     ("Ledger.claim", "SENT#"),
     ("Ledger.settle_claim", "SENT#"),
@@ -277,28 +276,28 @@ class Ledger:
     def advance(self, region: str, end: datetime, start: datetime | None = None) -> bool:
         """Record that everything before ``end`` is metered (and, the first time, that the
         ledger starts at ``start``); never moves backwards."""
-        pk, sk = state_key(region)
-        try:
-            self._retry.call(
-                "UpdateItem",
-                self._client.update_item,
-                TableName=self._table,
-                Key=_dump({"pk": pk, "sk": sk}),
-                UpdateExpression="SET last_end = :end, #type = :type, first_start = if_not_exists(first_start, :start)",
-                ConditionExpression="attribute_not_exists(last_end) OR last_end < :end",
-                ExpressionAttributeNames={"#type": "type"},
-                ExpressionAttributeValues=_dump(
-                    {":end": format_utc(end), ":type": "meter-state", ":start": format_utc(start or end)}
-                ),
-            )
-        except AwsError as exc:
-            if exc.code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._move_state(
+            region,
+            "SET last_end = :end, #type = :type, first_start = if_not_exists(first_start, :start)",
+            "attribute_not_exists(last_end) OR last_end < :end",
+            {":end": format_utc(end), ":type": "meter-state", ":start": format_utc(start or end)},
+            {"#type": "type"},
+        )
 
     def mark_settled(self, region: str, until: datetime) -> bool:
         """Record that every day before ``until`` is settled; never moves backwards."""
+        return self._move_state(
+            region,
+            "SET settled_until = :until",
+            "attribute_not_exists(settled_until) OR settled_until < :until",
+            {":until": format_utc(until)},
+        )
+
+    def _move_state(
+        self, region: str, update: str, condition: str, values: dict[str, Any], names: dict[str, str] | None = None
+    ) -> bool:
+        """One conditional update of the meter's state item; False when the condition (never
+        backwards) did not hold."""
         pk, sk = state_key(region)
         try:
             self._retry.call(
@@ -306,9 +305,10 @@ class Ledger:
                 self._client.update_item,
                 TableName=self._table,
                 Key=_dump({"pk": pk, "sk": sk}),
-                UpdateExpression="SET settled_until = :until",
-                ConditionExpression="attribute_not_exists(settled_until) OR settled_until < :until",
-                ExpressionAttributeValues=_dump({":until": format_utc(until)}),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=_dump(values),
+                **({"ExpressionAttributeNames": names} if names else {}),
             )
         except AwsError as exc:
             if exc.code == "ConditionalCheckFailedException":

@@ -198,12 +198,7 @@ def settle_day(aws: AwsContext, ledger: Ledger, day: datetime, interval_minutes:
 
 
 def meter_as_scheduled(
-    aws: AwsContext,
-    ledger: Ledger,
-    start: datetime,
-    end: datetime,
-    interval_minutes: int,
-    prices: PriceSettings,
+    aws: AwsContext, ledger: Ledger, start: datetime, end: datetime, interval_minutes: int, prices: PriceSettings,
     progress: Progress | None = None,
 ) -> MeterRun:
     """Meter ``[start, end)`` of an emulated account as the hourly schedule would have: one
