@@ -325,10 +325,10 @@ def _kind(message: dict[str, Any]) -> str:
 
 
 def test_notify_publishes_to_sns(estate: Estate, metered: dict[str, Any]) -> None:
-    # The nightly Lambda stores its scan; the CLI's scan prints it. Store the CLI's as the Lambda would.
-    report = estate.results.get("scan") or json.loads(spendwatch(estate, "scan", "--format", "json").stdout)
-    scanned_at = datetime.fromisoformat(report["scanned_at"].replace("Z", "+00:00"))
-    ReportStore(estate.client("dynamodb"), TABLE, NO_WAIT_RETRY).put(report, scanned_at, REGION)
+    # The nightly Lambda stores its scan; so does the CLI's with --store, so notify works outside Lambda.
+    stored = spendwatch(estate, "scan", "--store", "--table", TABLE, "--prices-parameter", PRICES_PARAMETER, "--format", "json")
+    report = json.loads(stored.stdout)
+    assert ReportStore(estate.client("dynamodb"), TABLE, NO_WAIT_RETRY).latest(REGION) == report
 
     args = ("notify", "--table", TABLE, "--budgets-parameter", BUDGETS_PARAMETER, "--publish", "--topic-arn", estate.topic_arn)
     messages = json.loads(spendwatch(estate, *args).stdout)["messages"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -53,9 +54,12 @@ stderr = Console(stderr=True)
 
 
 def stdout_console() -> Console:
-    """Tables stay readable when piped: never narrower than 150 columns."""
+    """Tables fit the terminal (names are never cut: other columns fold or are left out).
+    Piped, they are 150 columns wide unless $COLUMNS says otherwise."""
     probe = Console()
-    return Console(width=max(probe.width, 150)) if not probe.is_terminal else probe
+    if probe.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return probe
+    return Console(width=max(probe.width, 150))
 
 
 PRICE_CACHE = Path.home() / ".cache" / "spendwatch" / "prices.json"
@@ -92,6 +96,14 @@ def aws_options(command: F) -> F:
     return command
 
 
+def hours_option(flag: str, most: int, default: int, text: str) -> Callable[[F], F]:
+    return click.option(flag, type=click.IntRange(1, most), default=default, show_default=True, help=text)
+
+
+def file_option(flag: str, dest: str, text: str) -> Callable[[F], F]:
+    return click.option(flag, dest, type=click.Path(dir_okay=False, path_type=Path), help=text)
+
+
 def price_options(command: F) -> F:
     """--prices, --prices-parameter, --refresh-prices: wherever prices are resolved (scan, meter)."""
     for option in reversed(
@@ -101,9 +113,19 @@ def price_options(command: F) -> F:
                 "price_file",
                 type=click.Path(dir_okay=False, path_type=Path),
                 help="JSON price overrides (see README: Prices).",
+                expose_value=False,
+                callback=_remember,
             ),
-            click.option("--prices-parameter", help="SSM parameter holding JSON price overrides."),
-            click.option("--refresh-prices", is_flag=True, help="Refresh prices from the AWS Price List API (cached a week)."),
+            click.option(
+                "--prices-parameter", help="SSM parameter holding JSON price overrides.", expose_value=False, callback=_remember
+            ),
+            click.option(
+                "--refresh-prices",
+                is_flag=True,
+                help="Refresh prices from the AWS Price List API (cached a week).",
+                expose_value=False,
+                callback=_remember,
+            ),
         ]
     ):
         command = option(command)
@@ -117,8 +139,16 @@ def format_option(*choices: str) -> Callable[[F], F]:
         type=click.Choice(choices),
         default="table",
         show_default=True,
-        help="table for people, json for programs.",
+        help="table for people; " + " or ".join(c for c in choices if c != "table") + " for programs.",
     )
+
+
+table_option = click.option(
+    "--table",
+    help="Ledger table (default: $SPENDWATCH_TABLE_NAME). Ignored with --fleet.",
+    expose_value=False,
+    callback=_remember,
+)
 
 
 @contextmanager
@@ -156,6 +186,16 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
         yield update
 
 
+@contextmanager
+def _phase(progress: Callable[[str, int, int], None] | None, name: str) -> Iterator[None]:
+    """One step shown on the progress display (when there is one) while it runs."""
+    if progress is not None:
+        progress(name, 0, 1)
+    yield
+    if progress is not None:
+        progress(name, 1, 1)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="spendwatch")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
@@ -168,28 +208,21 @@ def cli(verbose: bool) -> None:
 
 @cli.command()
 @aws_options
-@click.option(
-    "--lookback-hours",
-    type=click.IntRange(1, 24 * 63),
-    default=DEFAULT_LOOKBACK_HOURS,
-    show_default=True,
-    help="Traffic window ending now that decides idle or active.",
-)
-@click.option(
-    "--history-hours",
-    type=click.IntRange(1, 24 * 455),
-    default=DEFAULT_HISTORY_HOURS,
-    show_default=True,
-    help="How far back to look for the last invocation (idle_since).",
-)
+@table_option
+@hours_option("--lookback-hours", 24 * 63, DEFAULT_LOOKBACK_HOURS, "Traffic window ending now that decides idle or active.")
+@hours_option("--history-hours", 24 * 455, DEFAULT_HISTORY_HOURS, "How far back to look for the last invocation (idle_since).")
 @price_options
+@click.option(
+    "--store",
+    is_flag=True,
+    help="Also write the report to the table (--table or $SPENDWATCH_TABLE_NAME), as the nightly Lambda does, "
+    "so that notify can send it.",
+)
 @format_option("table", "json")
 def scan(
     lookback_hours: int,
     history_hours: int,
-    price_file: Path | None,
-    prices_parameter: str | None,
-    refresh_prices: bool,
+    store: bool,
     output_format: str,
 ) -> None:
     """Classify every endpoint and inference component as idle, active, new, excluded or
@@ -197,35 +230,52 @@ def scan(
     settings = ScanSettings(
         lookback_hours=lookback_hours,
         history_hours=history_hours,
-        prices=PriceSettings(price_file, prices_parameter, refresh_prices, _price_cache()),
+        prices=_price_settings(),
     )
     with _aws() as aws, _progress(stderr.is_terminal) as progress:
         report = run_scan(aws, settings, progress=progress)
+        if store:
+            with _phase(progress, "storing the report"):
+                ReportStore(aws.client("dynamodb"), _table(aws), aws.retry).put(
+                    report.to_json(), report.scanned_at, report.region
+                )
+    if store:
+        stderr.print(f"report stored in table {_table(aws)} (scanned {report.scanned_at:%Y-%m-%d %H:%M}Z)", highlight=False)
     if output_format == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         scan_table(report, stdout_console())
 
 
-class Timestamp(click.ParamType[datetime]):
-    name = "TIMESTAMP"
+class UtcTime(click.ParamType[datetime]):
+    """A UTC instant (``2026-11-20T06:00:00Z``) or, with ``day=True``, a UTC day (``2026-11-19``)."""
+
+    def __init__(self, day: bool = False) -> None:
+        self.day = day
+        self.name = "YYYY-MM-DD" if day else "TIMESTAMP"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
         if isinstance(value, datetime):
             return value
+        if self.day:
+            try:
+                return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+            except (TypeError, ValueError):
+                self.fail(f"expected a UTC day as YYYY-MM-DD, got {value!r}", param, ctx)
         try:
             return parse_utc(value, param.name if param and param.name else "timestamp")
         except InputError as exc:
             self.fail(exc.message, param, ctx)
 
 
-TIMESTAMP = Timestamp()
-table_option = click.option(
-    "--table",
-    help="Ledger table (default: $SPENDWATCH_TABLE_NAME). Ignored with --fleet.",
-    expose_value=False,
-    callback=_remember,
-)
+TIMESTAMP = UtcTime()
+
+
+def _price_settings() -> PriceSettings:
+    """Where prices come from, as --prices, --prices-parameter and --refresh-prices say."""
+    given = click.get_current_context().meta.get(TARGET, {})
+    refresh = bool(given.get("refresh_prices"))
+    return PriceSettings(given.get("price_file"), given.get("prices_parameter"), refresh, _price_cache())
 
 
 def _price_cache() -> Path | None:
@@ -261,16 +311,13 @@ def meter(
     start: datetime,
     end: datetime,
     interval_minutes: int,
-    price_file: Path | None,
-    prices_parameter: str | None,
-    refresh_prices: bool,
     output_format: str,
 ) -> None:
     """Compute the cost of every interval in [start, end) and write it to the ledger
     (idempotently: metering an interval twice changes nothing). Only intervals that have
     ended are metered; with --fleet, one run per interval, as the hourly schedule would."""
     validate_interval_minutes(interval_minutes, "--interval-minutes")
-    prices = PriceSettings(price_file, prices_parameter, refresh_prices, _price_cache())
+    prices = _price_settings()
     with _aws() as aws, _progress(stderr.is_terminal) as progress:
         ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
         run = meter_as_scheduled(aws, ledger, start, end, interval_minutes, prices, progress)
@@ -280,22 +327,10 @@ def meter(
         meter_table(run, stdout_console())
 
 
-class Day(click.ParamType[datetime]):
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-        except (TypeError, ValueError):
-            self.fail(f"expected a UTC day as YYYY-MM-DD, got {value!r}", param, ctx)
-
-
 @cli.command()
 @aws_options
 @table_option
-@click.option("--day", type=Day(), required=True, help="The UTC day to settle, e.g. 2026-11-19 (it must have ended).")
+@click.option("--day", type=UtcTime(day=True), required=True, help="The UTC day to settle, e.g. 2026-11-19 (it must have ended).")
 @click.option(
     "--interval-minutes", type=click.IntRange(1, 1440), default=60, show_default=True, help="The meter's interval length."
 )
@@ -304,15 +339,12 @@ class Day(click.ParamType[datetime]):
 def settle(
     day: datetime,
     interval_minutes: int,
-    price_file: Path | None,
-    prices_parameter: str | None,
-    refresh_prices: bool,
     output_format: str,
 ) -> None:
     """Re-meter a whole day from final data and append a correction record wherever the
     ledger's figure differs (late samples, a changed price); nothing is rewritten, and
     settling a day twice appends nothing. The Lambda does this daily for yesterday."""
-    prices = PriceSettings(price_file, prices_parameter, refresh_prices, _price_cache())
+    prices = _price_settings()
     with _aws() as aws:
         ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
         if aws.emulator is not None:
@@ -383,12 +415,7 @@ def chargeback(
 
 
 budgets_options = [
-    click.option(
-        "--budgets",
-        "budgets_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="JSON budgets document (see README: Budgets).",
-    ),
+    file_option("--budgets", "budgets_file", "JSON budgets document (see README: Budgets)."),
     click.option("--budgets-parameter", help="SSM parameter holding the budgets document."),
     click.option("--thresholds", help="Alert thresholds in percent of the budget, e.g. 50,80,100."),
 ]
@@ -409,11 +436,11 @@ def _show_problems(problems: list[str]) -> None:
         stderr.print(f"[yellow]budget not read: {problem}[/yellow]", highlight=False)
 
 
-def _prepare_fleet(aws: AwsContext, ledger: Ledger, store: ReportStore) -> None:
+def _prepare_fleet(aws: AwsContext, ledger: Ledger, store: ReportStore, progress: Any = None) -> None:
     """With --fleet: tonight's scan is stored and the history metered, as the Lambdas would have."""
-    report = run_scan(aws, ScanSettings())
+    report = run_scan(aws, ScanSettings(), progress=progress)
     store.put(report.to_json(), report.scanned_at, report.region)
-    _meter_all(aws, ledger, 60)
+    _meter_all(aws, ledger, 60, progress)
 
 
 @cli.command()
@@ -438,12 +465,13 @@ def notify(
         raise click.UsageError("--topic-arn: required with --publish")
     if topic_arn is not None:
         check_topic_arn(topic_arn, "--topic-arn")
-    with _aws() as aws:
+    with _aws() as aws, _progress(stderr.is_terminal) as progress:
         ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
         store = ReportStore(aws.client("dynamodb"), _table(aws), aws.retry)
         if aws.emulator is not None:
-            _prepare_fleet(aws, ledger, store)
-        prepared = prepare(aws, ledger, store, settings, aws.now)
+            _prepare_fleet(aws, ledger, store, progress)
+        with _phase(progress, "reading the report, the ledger and budgets"):
+            prepared = prepare(aws, ledger, store, settings, aws.now)
         arn = (
             topic_arn
             or f"arn:aws:sns:{aws.region}:{aws.emulator.account_id if aws.emulator else '123456789012'}:spendwatch-notifications"
@@ -467,11 +495,12 @@ def budgets(
 ) -> None:
     """Each budget's month-to-date spend, month-end forecast and thresholds crossed."""
     settings = _notify_settings(budgets_file, budgets_parameter, thresholds)
-    with _aws() as aws:
+    with _aws() as aws, _progress(stderr.is_terminal) as progress:
         ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
         if aws.emulator is not None:
-            _meter_all(aws, ledger, 60)
-        prepared = prepare(aws, ledger, None, settings, aws.now)
+            _meter_all(aws, ledger, 60, progress)
+        with _phase(progress, "reading the ledger and budgets"):
+            prepared = prepare(aws, ledger, None, settings, aws.now)
     _show_problems(prepared.problems)
     if output_format == "json":
         click.echo(json.dumps(budgets_json(prepared.statuses), indent=2))
@@ -488,23 +517,26 @@ def budgets(
 def demo(fleet: Path | None) -> None:
     """Scan the bundled demo fleet (emulated AWS; no account needed) and print what was found."""
     out = stdout_console()
-    with open_fleet(fleet) as aws:
+    with open_fleet(fleet) as aws, _progress(stderr.is_terminal) as progress:
         count = aws.emulator.endpoint_count if aws.emulator else 0
         out.rule(f"[bold]spendwatch demo[/]: {count} endpoints, emulated AWS, now = {aws.now:%Y-%m-%d %H:%M}Z")
-        report = run_scan(aws, ScanSettings())
+        report = run_scan(aws, ScanSettings(), progress=progress)
         scan_table(report, out)
         calls = aws.emulator.calls if aws.emulator else Counter()
-        out.print(f"[dim]{sum(calls.values())} API calls, {calls['GetMetricData']} of them GetMetricData.[/dim]\n")
+        out.print(f"[dim]{sum(calls.values()):,} API calls, {calls['GetMetricData']:,} of them GetMetricData.[/dim]\n")
 
         ledger = Ledger(aws.client("dynamodb"), aws.table_name(None), aws.retry)
         out.rule("[bold]Metering[/]: the fleet's history, hour by hour, into the ledger")
-        meter_summary(_meter_all(aws, ledger, 60), out)
+        meter_summary(_meter_all(aws, ledger, 60, progress), out)
         chargeback_table(run_chargeback(ledger, aws.region, "team", month=f"{aws.now:%Y-%m}"), out)
 
         store = ReportStore(aws.client("dynamodb"), aws.table_name(None), aws.retry)
         store.put(report.to_json(), report.scanned_at, report.region)
-        prepared = prepare(aws, ledger, store, NotifySettings(), aws.now)
+        with _phase(progress, "budgets and notifications"):
+            prepared = prepare(aws, ledger, store, NotifySettings(), aws.now)
         out.rule("[bold]Notifications[/]: what would be published to SNS tonight")
+        for problem in prepared.problems:  # the fleet's own budget problems are part of the demo
+            out.print(f"[yellow]budget not read: {problem}[/yellow]", highlight=False)
         budgets_table(prepared.statuses, out)
         messages_preview([n for n, _ in prepared.messages], out)
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
+from rich.text import Text
 
 from spendwatch.core.budgets import BudgetStatus
-from spendwatch.core.chargeback import Chargeback
+from spendwatch.core.chargeback import UNALLOCATED, Chargeback
 from spendwatch.core.idle import ScanReport, Status
+from spendwatch.core.ledger import UNTAGGED
 from spendwatch.core.metering import CostRecord
-from spendwatch.core.money import format_money
+from spendwatch.core.money import display_pct, display_rate, display_usd, format_money
 from spendwatch.core.notifications import Notification
 from spendwatch.core.timestamps import format_utc
+from spendwatch.core.wording import count
 from spendwatch.services.meter import MeterRun, SettleRun
 
 _ORDER = {Status.IDLE: 0, Status.NEW: 1, Status.ACTIVE: 2, Status.NOT_IN_SERVICE: 3, Status.EXCLUDED: 4}
@@ -27,29 +32,87 @@ _STYLE = {
 }
 
 
-def _usd(value: Decimal | None, places: str = "0.001") -> str:
-    """Readable money for tables (JSON keeps six places)."""
-    if value is None:
-        return "unpriced"
-    return f"${value.quantize(Decimal(places), rounding=ROUND_HALF_EVEN):,}"
+@dataclass(frozen=True)
+class Col:
+    """A table column: a resource ``name`` is never cut; columns with a higher ``drop`` are
+    left out first when the console is too narrow for the names and the rest."""
+
+    header: str
+    justify: JustifyMethod = "left"
+    name: bool = False
+    drop: int = 0
+
+
+OTHER_MAX_WORD = 14  # a folded column is kept at least as wide as its longest word, up to this
+
+
+def _cell_width(cell: str) -> int:
+    return max((Text.from_markup(line).cell_len for line in cell.split("\n")), default=0)
+
+
+def _word_width(cell: str) -> int:
+    return max((len(word) for word in Text.from_markup(cell).plain.split()), default=0)
+
+
+def fitted_table(
+    console: Console,
+    cols: Sequence[Col],
+    rows: Sequence[Sequence[str]],
+    total: Sequence[str] | None = None,
+    **options: Any,
+) -> Table:
+    """A table whose name columns are shown whole at the console's width: the other columns
+    fold, and optional ones are dropped (highest ``drop`` first) until the names and the
+    longest word of every other column fit. ``total`` is a last row, in a section of its own."""
+    every = [*rows, total] if total is not None else list(rows)
+    cells = [[c.header] + [row[i] for row in every] for i, c in enumerate(cols)]
+    needs = [
+        max(_cell_width(x) for x in column) if col.name else min(max(_word_width(x) for x in column), OTHER_MAX_WORD)
+        for col, column in zip(cols, cells, strict=True)
+    ]
+    keep = list(range(len(cols)))
+
+    def needed() -> int:
+        return 1 + sum(3 + needs[i] for i in keep)
+
+    while needed() > console.width and any(cols[i].drop for i in keep):
+        keep.remove(max((i for i in keep if cols[i].drop), key=lambda i: (cols[i].drop, i)))
+    # Widths are shared out here, not by rich (which evens out the widest columns and would
+    # cut a word it need not): the widest folded column gives a character until all fit.
+    widths = {i: max(_cell_width(x) for x in cells[i]) for i in keep}
+    room = console.width - (1 + 3 * len(keep))
+    while sum(widths.values()) > room:
+        wider = [i for i in keep if not cols[i].name and widths[i] > needs[i]]
+        if not wider:
+            break
+        widths[max(wider, key=lambda i: (widths[i], i))] -= 1
+    fits = sum(widths.values()) <= room
+    table = Table(**options)
+    for i in keep:
+        col = cols[i]
+        if col.name:
+            table.add_column(col.header, justify=col.justify, no_wrap=True, min_width=needs[i])
+        else:
+            table.add_column(col.header, justify=col.justify, overflow="fold", width=widths[i] if fits else None)
+    for row in rows:
+        table.add_row(*(row[i] for i in keep))
+    if total is not None:
+        table.add_section()
+        table.add_row(*(total[i] for i in keep))
+    return table
 
 
 def scan_table(report: ScanReport, console: Console) -> None:
-    table = Table(
-        title=f"Idle scan of {report.region} at {report.scanned_at:%Y-%m-%d %H:%M}Z, last {report.lookback_hours} h",
-        title_justify="left",
-    )
-    for column, justify in (
-        ("Status", "left"),
-        ("Resource", "left"),
-        ("On endpoint", "left"),
-        ("Invocations", "right"),
-        ("$/h", "right"),
-        ("Idle since", "left"),
-        ("Owner", "left"),
-        ("Suggested action", "left"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    cols = [
+        Col("Status", name=True),
+        Col("Resource", name=True),
+        Col("On endpoint", name=True),
+        Col("Invocations", "right", drop=3),
+        Col("$/h", "right"),
+        Col("Idle since", drop=2),
+        Col("Owner", drop=1),
+        Col("Suggested action", drop=4),
+    ]
     rows = []
     for e in report.endpoints:
         rows.append(
@@ -83,22 +146,27 @@ def scan_table(report: ScanReport, console: Console) -> None:
                 c.suggested_action,
             )
         )
-    for _, _, _, status, resource, endpoint, invocations, cost, idle_since, owner, action in sorted(rows, key=lambda r: r[:3]):
-        table.add_row(
+    cells = [
+        [
             f"[{_STYLE[status]}]{status.value}[/]",
             resource,
             endpoint,
             f"{invocations:,}",
-            _usd(cost),
+            display_usd(cost, 3),  # one column, one number of places
             f"{idle_since:%Y-%m-%d %H:%M}Z" if idle_since else ("none seen" if status is Status.IDLE else ""),
-            owner or "(untagged)",
+            owner or UNTAGGED,
             action or "",
-        )
-    console.print(table)
+        ]
+        for _, _, _, status, resource, endpoint, invocations, cost, idle_since, owner, action in sorted(rows, key=lambda r: r[:3])
+    ]
+    title = f"Idle scan of {report.region} at {report.scanned_at:%Y-%m-%d %H:%M}Z, last {report.lookback_hours} h"
+    console.print(fitted_table(console, cols, cells, title=title, title_justify="left"))
     idle_cost = report.idle_hourly_cost
     console.print(
-        f"[bold]{len(report.idle_endpoints)} idle endpoints and {len(report.idle_components)} idle inference "
-        f"components burn {_usd(idle_cost)}/h ({_usd(idle_cost * 24 * 30, '0.01')} a month).[/bold]"
+        f"[bold]{count(len(report.idle_endpoints), 'idle endpoint')} and "
+        f"{count(len(report.idle_components), 'idle inference component')} burn {display_rate(idle_cost)} "
+        f"({display_usd(idle_cost * 24 * 30)} a month).[/bold]",
+        highlight=False,
     )
     if report.unpriced_instance_types:
         console.print(
@@ -156,51 +224,64 @@ def meter_json(run: MeterRun) -> dict[str, Any]:
 def meter_summary(run: MeterRun, console: Console) -> None:
     total = sum((r.cost_usd for r in run.records), Decimal(0))
     console.print(
-        f"{len(run.metered)} intervals, {len(run.records)} records ({run.written} written, {run.existing} already in the "
-        f"ledger), {_usd(total, '0.01')} in all."
+        f"{count(len(run.metered), 'interval')}, {count(len(run.records), 'record')} "
+        f"({run.written:,} written, {run.existing:,} already in the "
+        f"ledger), {display_usd(total)} in all.",
+        highlight=False,
     )
     for finding in run.findings:
         console.print(f"[yellow]{finding.endpoint_name}: {finding.kind}: {finding.message}[/yellow]", highlight=False)
 
 
 def meter_table(run: MeterRun, console: Console) -> None:
-    table = Table(title="Cost by resource", title_justify="left")
-    for column, justify in (
-        ("Endpoint", "left"),
-        ("Resource", "left"),
-        ("Kind", "left"),
-        ("GPU-hours", "right"),
-        ("Cost", "right"),
-        ("Basis", "left"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    cols = [
+        Col("Endpoint", name=True),
+        Col("Resource", name=True),
+        Col("Kind"),
+        Col("GPU-hours", "right", drop=2),
+        Col("Cost", "right"),
+        Col("Basis", drop=1),
+    ]
     totals: dict[tuple[str, str, str, str], list[Decimal]] = {}
     for r in run.records:
         key = (r.endpoint_name, r.inference_component_name or "-", r.kind.value, r.basis.value)
         acc = totals.setdefault(key, [Decimal(0), Decimal(0)])
         acc[0] += r.gpu_seconds
         acc[1] += r.cost_usd
-    for (endpoint, resource, kind, basis), (gpu_s, cost) in sorted(totals.items()):
-        table.add_row(endpoint, resource, kind, f"{gpu_s / 3600:,.2f}", _usd(cost, "0.000001"), basis)
-    console.print(table)
+    cells = [
+        [endpoint, resource, kind, f"{gpu_s / 3600:,.2f}", display_usd(cost), basis]
+        for (endpoint, resource, kind, basis), (gpu_s, cost) in sorted(totals.items())
+    ]
+    console.print(fitted_table(console, cols, cells, title="Cost by resource", title_justify="left"))
     meter_summary(run, console)
 
 
+def chargeback_caption(result: Chargeback) -> str | None:
+    """What the two catch-all groups hold, when the table has them."""
+    keys = {key for key, _ in result.groups}
+    notes = []
+    if UNTAGGED in keys:
+        what = f"no {result.by}" if result.by in ("endpoint", "component", "model") else f"no {result.by} tag"
+        notes.append(f"{UNTAGGED}: records with {what}")
+    if UNALLOCATED in keys:
+        notes.append(f"{UNALLOCATED}: GPU capacity of an endpoint that no inference component held")
+    return "\n".join(f"{note}." for note in notes) if notes else None
+
+
 def chargeback_table(result: Chargeback, console: Console) -> None:
-    table = Table(
+    total = result.total
+    cells = [[key, display_usd(cost), f"{display_pct(cost / total * 100)} %" if total else "-"] for key, cost in result.groups]
+    table = fitted_table(
+        console,
+        [Col(result.by.capitalize(), name=True), Col("Cost (USD)", "right"), Col("Share", "right")],
+        cells,
+        ["[bold]Total[/]", f"[bold]{display_usd(total)}[/]", "100.0 %" if total else "-"],
         title=f"Chargeback by {result.by}, {result.start:%Y-%m-%d %H:%M} to {result.end:%Y-%m-%d %H:%M} UTC",
         title_justify="left",
-        min_width=64,
+        caption=chargeback_caption(result),
+        caption_justify="left",
+        min_width=min(64, console.width),
     )
-    table.add_column(result.by.capitalize())
-    table.add_column("Cost (USD)", justify="right")
-    table.add_column("Share", justify="right")
-    total = result.total
-    for key, cost in result.groups:
-        share = f"{cost / total * 100:.1f} %" if total else "-"
-        table.add_row(key, format_money(cost), share)
-    table.add_section()
-    table.add_row("[bold]Total[/]", f"[bold]{format_money(total)}[/]", "100.0 %" if total else "-")
     console.print(table)
 
 
@@ -228,27 +309,30 @@ def budgets_table(statuses: list[BudgetStatus], console: Console) -> None:
     if not statuses:
         console.print("No budgets set (tag spendwatch:budget-usd, or --budgets FILE).")
         return
-    table = Table(title=f"Budgets, {statuses[0].month}", title_justify="left", min_width=64)
-    for column, justify in (
-        ("Budget", "left"),
-        ("Monthly", "right"),
-        ("Month to date", "right"),
-        ("Used", "right"),
-        ("Forecast", "right"),
-        ("Crossed", "left"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    cols = [
+        Col("Budget", name=True),
+        Col("Monthly", "right"),
+        Col("Month to date", "right"),
+        Col("Used", "right", drop=1),
+        Col("Forecast", "right"),
+        Col("Crossed"),
+    ]
+    cells = []
     for s in statuses:
         style = "red" if any(t in ("100", "forecast") for t in s.crossed) else "yellow" if s.crossed else ""
-        table.add_row(
-            s.budget.name,
-            _usd(s.budget.monthly_usd, "0.01"),
-            _usd(s.month_to_date, "0.01"),
-            f"{s.used_pct:.1f} %",
-            _usd(s.forecast, "0.01"),
-            f"[{style}]{', '.join(t if t == 'forecast' else t + ' %' for t in s.crossed)}[/]" if style else "",
+        cells.append(
+            [
+                s.budget.name,
+                display_usd(s.budget.monthly_usd),
+                display_usd(s.month_to_date),
+                f"{display_pct(s.used_pct)} %",
+                display_usd(s.forecast),
+                f"[{style}]{', '.join(t if t == 'forecast' else t + ' %' for t in s.crossed)}[/]" if style else "",
+            ]
         )
-    console.print(table)
+    as_of = statuses[0].as_of
+    title = f"Budgets, {statuses[0].month}" + (f" (closed intervals until {as_of:%Y-%m-%d %H:%M}Z)" if as_of else "")
+    console.print(fitted_table(console, cols, cells, title=title, title_justify="left", min_width=min(64, console.width)))
 
 
 def messages_preview(messages: list[Notification], console: Console) -> None:

@@ -58,6 +58,8 @@ class BudgetStatus:
     forecast: Decimal
     crossed: tuple[str, ...] = field(default=())
     """Thresholds crossed: "50", "80", "100" (percent of actual) and "forecast"."""
+    as_of: datetime | None = None
+    """The end of the last closed interval the figures cover (the forecast starts there)."""
 
     @property
     def used_pct(self) -> Decimal:
@@ -144,12 +146,13 @@ def evaluate(
     month: str,
     month_to_date: Mapping[tuple[str, str], Decimal],
     daily_rate: Mapping[tuple[str, str], Decimal],
-    now: datetime,
+    as_of: datetime,
     month_end: datetime,
 ) -> list[BudgetStatus]:
     """Each budget's month-to-date, month-end forecast (month-to-date plus the recent daily
-    rate for the days left) and the thresholds crossed."""
-    days_left = Decimal(max(0.0, (month_end - now).total_seconds())) / 86400
+    rate for the days left after ``as_of``, the end of the last closed interval, so the
+    forecast does not move with the minute it is asked) and the thresholds crossed."""
+    days_left = Decimal(max(0.0, (month_end - as_of).total_seconds())) / 86400
     statuses = []
     for budget in config.budgets:
         key = (budget.scope, budget.key)
@@ -158,5 +161,5 @@ def evaluate(
         crossed = [str(t) for t in config.thresholds_pct if actual >= budget.monthly_usd * t / 100]
         if config.forecast_pct is not None and forecast >= budget.monthly_usd * config.forecast_pct / 100:
             crossed.append(FORECAST)
-        statuses.append(BudgetStatus(budget, month, actual, forecast, tuple(crossed)))
+        statuses.append(BudgetStatus(budget, month, actual, forecast, tuple(crossed), as_of))
     return statuses

@@ -8,10 +8,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from spendwatch.core.ledger import GROUP_KEYS, group_value
-from spendwatch.core.metering import CostRecord
+from spendwatch.core.ledger import GROUP_KEYS, UNTAGGED, group_value
+from spendwatch.core.metering import CostRecord, RecordKind
 from spendwatch.core.money import format_money
 from spendwatch.core.timestamps import format_utc
+
+UNALLOCATED = "(unallocated capacity)"
+"""With --by model or component: GPU capacity of an endpoint that no inference component
+held (records of kind ``unallocated``). ``(untagged)`` stays for records whose key is missing."""
+RESOURCE_KEYS = ("component", "model")
 
 
 @dataclass(frozen=True)
@@ -55,15 +60,38 @@ def _sorted(totals: Mapping[str, Decimal]) -> tuple[tuple[str, Decimal], ...]:
     return tuple(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def is_unallocated(record: CostRecord, by: str) -> bool:
+    """A record shown as ``(unallocated capacity)`` rather than ``(untagged)`` for ``by``."""
+    return by in RESOURCE_KEYS and record.kind is RecordKind.UNALLOCATED and record.key(by) is None
+
+
+def shown_group(record: CostRecord, by: str) -> str:
+    """The group a record is shown under: the stored rollup key (``group_value``), except that
+    unallocated capacity is named for what it is. Stored keys do not change."""
+    return UNALLOCATED if is_unallocated(record, by) else group_value(record, by)
+
+
 def from_records(records: Iterable[CostRecord], by: str, start: datetime, end: datetime) -> Chargeback:
     if by not in GROUP_KEYS:
         raise ValueError(by)
     totals: dict[str, Decimal] = {}
     for record in records:
-        key = group_value(record, by)
+        key = shown_group(record, by)
         totals[key] = totals.get(key, Decimal(0)) + record.cost_usd
     return Chargeback(start, end, by, _sorted(totals))
 
 
-def from_rollups(rollups: Mapping[str, Decimal], by: str, start: datetime, end: datetime) -> Chargeback:
-    return Chargeback(start, end, by, _sorted(rollups))
+def from_rollups(
+    rollups: Mapping[str, Decimal], by: str, start: datetime, end: datetime, unallocated: Decimal | None = None
+) -> Chargeback:
+    """A month from its rollups. The stored ``(untagged)`` rollup of ``component`` and
+    ``model`` also holds unallocated capacity: given that part (summed from the month's
+    records), it is split out exactly, so a month agrees with the same range read from records."""
+    totals = dict(rollups)
+    if unallocated and by in RESOURCE_KEYS:
+        rest = totals.get(UNTAGGED, Decimal(0)) - unallocated
+        totals.pop(UNTAGGED, None)
+        totals[UNALLOCATED] = unallocated
+        if rest:
+            totals[UNTAGGED] = rest
+    return Chargeback(start, end, by, _sorted(totals))

@@ -18,14 +18,16 @@ from typing import Any
 
 from spendwatch.core.budgets import FORECAST, BudgetStatus
 from spendwatch.core.errors import InputError
-from spendwatch.core.money import format_money
+from spendwatch.core.ledger import UNTAGGED
+from spendwatch.core.money import display_pct, display_rate, display_usd, format_money
 from spendwatch.core.timestamps import parse_utc
+from spendwatch.core.wording import count, plural
 
 MAX_MESSAGE_BYTES = 256 * 1024
 SAFETY_BYTES = 2 * 1024
 SUBJECT_MAX = 99
 CHAT_LINES = 30  # Slack and Teams show a digest, email carries the whole list
-UNTAGGED_TEAM = "untagged"
+UNTAGGED_TEAM = UNTAGGED  # one spelling with the tables: the team of resources with no team tag
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,8 @@ def subject(text: str) -> str:
     return line if len(line) <= SUBJECT_MAX else line[: SUBJECT_MAX - 1] + "…"
 
 
-def _usd(value: Decimal | str | None, places: str = "0.01") -> str:
-    if value is None:
-        return "unpriced"
-    return f"${Decimal(value).quantize(Decimal(places)):,}"
+def _usd(value: Decimal | str | None, places: int = 2) -> str:
+    return display_usd(None if value is None else Decimal(value), places)
 
 
 def _chatbot(
@@ -117,12 +117,14 @@ class IdleLine:
     wasted: Decimal | None
     wasted_is_lower_bound: bool
     action: str
+    free_when_idle: bool = False
+    """Serverless: billed per request, so idle costs nothing (no digest of its own)."""
 
     def text(self) -> str:
         since = f"idle since {self.idle_since}" if self.idle_since else "no traffic seen"
         where = f" on {self.endpoint}" if self.kind == "component" else ""
-        wasted = "unknown" if self.wasted is None else ("≥ " if self.wasted_is_lower_bound else "") + _usd(self.wasted)
-        hourly = _usd(self.hourly, "0.001")
+        wasted = "unknown" if self.wasted is None else ("at least " if self.wasted_is_lower_bound else "") + _usd(self.wasted)
+        hourly = display_rate(self.hourly, "")
         return (
             f"{self.kind} {self.resource}{where}: {self.status}, {since}, {hourly}/h, {wasted} wasted since idle -> {self.action}"
         )
@@ -171,6 +173,7 @@ def idle_lines(report: dict[str, Any]) -> dict[str, list[IdleLine]]:
             wasted=None if hourly is None else hourly * hours,
             wasted_is_lower_bound=lower_bound,
             action=_action(entry, kind),
+            free_when_idle=kind == "endpoint" and entry.get("kind") == "serverless",
         )
         teams.setdefault(entry.get("owner") or UNTAGGED_TEAM, []).append(line)
     for lines in teams.values():
@@ -179,20 +182,24 @@ def idle_lines(report: dict[str, Any]) -> dict[str, list[IdleLine]]:
 
 
 def idle_digests(report: dict[str, Any], region: str, report_key: str) -> list[Notification]:
-    """One digest per team with idle resources."""
+    """One digest per team with idle resources that cost something while idle. A resource
+    that costs nothing idle (serverless) gets no digest: at most one info line in its
+    team's digest, when the team has one."""
     digests = []
-    for team, lines in sorted(idle_lines(report).items()):
+    for team, every in sorted(idle_lines(report).items()):
+        lines = [line for line in every if not line.free_when_idle]
+        free = [line.resource for line in every if line.free_when_idle]
+        if not lines:
+            continue
         hourly = sum((line.hourly or Decimal(0) for line in lines), Decimal(0))
         wasted = sum((line.wasted or Decimal(0) for line in lines), Decimal(0))
-        plural = len(lines) != 1
         headline = (
-            f"{len(lines)} idle SageMaker resource{'s' if plural else ''} of team {team} "
-            f"burn{'' if plural else 's'} {_usd(hourly, '0.001')}/h"
+            f"{count(len(lines), 'idle SageMaker resource')} of team {team} {plural('burns', len(lines))} {display_rate(hourly)}"
         )
         digests.append(
             _fit(
-                lambda shown, team=team, lines=lines, hourly=hourly, wasted=wasted, headline=headline: _idle_notification(
-                    team, lines, shown, hourly, wasted, headline, report, region, report_key
+                lambda shown, team=team, lines=lines, hourly=hourly, wasted=wasted, headline=headline, free=free: (
+                    _idle_notification(team, lines, shown, hourly, wasted, headline, report, region, report_key, free)
                 ),
                 len(lines),
             )
@@ -210,21 +217,31 @@ def _idle_notification(
     report: dict[str, Any],
     region: str,
     report_key: str,
+    free: list[str],
 ) -> Notification:
     more = len(lines) - shown
     chat_lines = [line.markdown() for line in lines[: min(shown, CHAT_LINES)]]
     chat_more = len(lines) - len(chat_lines)
     description = "\n".join(chat_lines + ([f"…and {chat_more} more (full list in the email digest)"] if chat_more else []))
+    free_line = (
+        f"Info: {', '.join(free)} {plural('is', len(free))} idle too, at no idle cost (serverless, billed per request)."
+        if free
+        else ""
+    )
+    if free_line:
+        description += "\n" + free_line
     actions = sorted({line.action for line in lines})
     email = "\n".join(
         [
             f"spendwatch idle report for team {team}, {region}, scanned {report['scanned_at']} "
             f"(traffic window: last {report['lookback_hours']} h).",
             "",
-            f"{headline}; {_usd(wasted)} wasted since they went idle.",
+            f"{headline}; {'at least ' if any(line.wasted_is_lower_bound for line in lines) else ''}"
+            f"{_usd(wasted)} wasted since {plural('it', len(lines))} went idle.",
             "",
             *(f"- {line.text()}" for line in lines[:shown]),
             *([f"- and {more} more"] if more else []),
+            *([free_line] if free_line else []),
             "",
             "Suggested actions: " + "; ".join(actions) + ".",
             "To keep a resource out of this report, tag it spendwatch:ignore=true.",
@@ -276,6 +293,7 @@ def _fit(build: Any, total: int) -> Notification:
 
 # -- budget alerts ----------------------------------------------------------------------------
 
+
 def _severity(threshold: str) -> str:
     if threshold == FORECAST:
         return "warning"
@@ -292,17 +310,19 @@ def budget_alert(status: BudgetStatus, threshold: str, team: str, region: str, n
     if threshold == FORECAST:
         headline = (
             f"{budget.name} is forecast to spend {_usd(status.forecast)} in {status.month}, "
-            f"{status.forecast_pct:.0f}% of its {_usd(budget.monthly_usd)} budget"
+            f"{display_pct(status.forecast_pct, 0)}% of its {_usd(budget.monthly_usd)} budget"
         )
     else:
         headline = (
             f"{budget.name} has spent {_usd(status.month_to_date)} in {status.month}: "
-            f"{status.used_pct:.0f}% of its {_usd(budget.monthly_usd)} budget (threshold {threshold}%)"
+            f"{display_pct(status.used_pct, 0)}% of its {_usd(budget.monthly_usd)} budget (threshold {threshold}%)"
         )
     details = [
         f"Budget: {_usd(budget.monthly_usd)} a month for {budget.name} (from {budget.source}).",
-        f"Month to date ({status.month}, until {now:%Y-%m-%d %H:%M}Z): {_usd(status.month_to_date)} ({status.used_pct:.1f}%).",
-        f"Forecast for the month at the recent daily rate: {_usd(status.forecast)} ({status.forecast_pct:.1f}%).",
+        f"Month to date ({status.month}, until {status.as_of or now:%Y-%m-%d %H:%M}Z): "
+        f"{_usd(status.month_to_date)} ({display_pct(status.used_pct)}%).",
+        f"Forecast for the month at the recent daily rate (closed intervals only): {_usd(status.forecast)} "
+        f"({display_pct(status.forecast_pct)}%).",
         f"Thresholds crossed: {', '.join(t if t == FORECAST else t + '%' for t in status.crossed)}.",
     ]
     next_steps = [

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from spendwatch.aws.ledger import Ledger
 from spendwatch.core import chargeback as cb
 from spendwatch.core.errors import InputError
-from spendwatch.core.ledger import GROUP_KEYS
+from spendwatch.core.ledger import GROUP_KEYS, UNTAGGED
 from spendwatch.core.timestamps import month_bounds
 from spendwatch.services.meter import check_range
 
@@ -22,12 +23,18 @@ def run_chargeback(
     interval_minutes: int = 60,
 ) -> cb.Chargeback:
     """A month reads its rollups (a handful of items); any other range reads its records,
-    and must lie on the meter's interval grid (a part of an interval cannot be told apart)."""
+    and must lie on the meter's interval grid (a part of an interval cannot be told apart).
+    By component or model, a month whose ``(untagged)`` rollup is not zero also reads its
+    records, to name the unallocated capacity in it exactly (the stored keys stay as written)."""
     if by not in GROUP_KEYS:
         raise InputError("--by", f"must be one of {', '.join(GROUP_KEYS)}, got {by!r}")
     if month is not None:
         first, last = month_bounds(month)
-        return cb.from_rollups(ledger.rollups(region, month, by), by, first, last)
+        rollups = ledger.rollups(region, month, by)
+        unallocated = None
+        if by in cb.RESOURCE_KEYS and rollups.get(UNTAGGED):
+            unallocated = sum((r.cost_usd for r in ledger.records(region, first, last) if cb.is_unallocated(r, by)), Decimal(0))
+        return cb.from_rollups(rollups, by, first, last, unallocated)
     if start is None or end is None:
         raise InputError("--month", "give --month YYYY-MM, or --start and --end")
     check_range(start, end, interval_minutes, None)

@@ -68,7 +68,9 @@ def load_budget_config(aws: AwsContext, settings: NotifySettings) -> bg.BudgetCo
 
 
 def budget_statuses(ledger: Ledger, region: str, config: bg.BudgetConfig, now: datetime) -> list[bg.BudgetStatus]:
-    """Month-to-date from the month's rollups; the daily rate from the last week's records."""
+    """Month-to-date from the month's rollups; the daily rate from the last week of closed
+    intervals. Both end where the ledger ends (the last metered interval), not at ``now``:
+    asked at 10:05 or 10:55, the forecast is the same."""
     month = f"{now:%Y-%m}"
     month_start, month_end = month_bounds(month)
     scopes = sorted({b.scope for b in config.budgets})
@@ -76,19 +78,23 @@ def budget_statuses(ledger: Ledger, region: str, config: bg.BudgetConfig, now: d
     for scope in scopes:
         for key, cost in ledger.rollups(region, month, scope).items():
             month_to_date[(scope, key)] = cost
-    since = max(month_start, now - RATE_WINDOW)
+    records = list(ledger.records(region, max(month_start, now - RATE_WINDOW - timedelta(days=1)), now)) if scopes else []
+    as_of = max((r.interval_end for r in records), default=None)
     recent: dict[tuple[str, str], Decimal] = {}
     first: datetime | None = None
-    if scopes:
-        for record in ledger.records(region, since, now):
+    if as_of is not None:
+        since = max(month_start, as_of - RATE_WINDOW)
+        for record in records:
+            if record.interval_start < since:
+                continue
             first = record.interval_start if first is None else min(first, record.interval_start)
             for scope in scopes:
                 group = (scope, group_value(record, scope))
                 recent[group] = recent.get(group, Decimal(0)) + record.cost_usd
     # The rate over the days the ledger covers (a young ledger is not a quiet week).
-    days = Decimal((now - first).total_seconds()) / 86400 if first is not None else Decimal(0)
+    days = Decimal((as_of - first).total_seconds()) / 86400 if first is not None and as_of is not None else Decimal(0)
     rate = {key: cost / days for key, cost in recent.items()} if days > 0 else {}
-    return bg.evaluate(config, month, month_to_date, rate, now, month_end)
+    return bg.evaluate(config, month, month_to_date, rate, as_of or now, month_end)
 
 
 def _team_of(status: bg.BudgetStatus, inventory: Inventory) -> str:
@@ -140,12 +146,12 @@ def prepare(
         new = [t for t in status.crossed if f"{budget.scope}#{budget.key}#{t}" not in done]
         actual = [t for t in new if t != bg.FORECAST]
         team = _team_of(status, inventory)
-        if actual:  # one alert, for the highest threshold newly crossed; the lower ones ride along
-            top = max(actual, key=int)
-            others: list[tuple[str, ...]] = [("budget", month, budget.scope, budget.key, t) for t in actual if t != top]
+        # One alert per budget and run: for the highest threshold newly crossed; the lower
+        # ones and the forecast ride along (its body states the forecast too).
+        top = max(actual, key=int) if actual else bg.FORECAST if bg.FORECAST in new else None
+        if top is not None:
+            others: list[tuple[str, ...]] = [("budget", month, budget.scope, budget.key, t) for t in new if t != top]
             prepared.messages.append((budget_alert(status, top, team, aws.region, now), others))
-        if bg.FORECAST in new:
-            prepared.messages.append((budget_alert(status, bg.FORECAST, team, aws.region, now), []))
     return prepared
 
 
