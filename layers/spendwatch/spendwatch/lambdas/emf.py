@@ -122,22 +122,20 @@ async def _emit_meter(region: str, interval: Interval, records: list[CostRecord]
 def emit_meter_run(region: str, unpriced: int, lag_hours: float, namespace: str) -> None:
     """Run-level health of the meter: unpriced resources holding it back, and how far behind
     now the ledger is (both alarmed on in template.yaml)."""
-    asyncio.run(_emit_meter_run(region, unpriced, lag_hours, namespace))
-
-
-async def _emit_meter_run(region: str, unpriced: int, lag_hours: float, namespace: str) -> None:
-    run = _logger(namespace, {"Region": region})
-    run.put_metric(mn.UNPRICED_RESOURCES, unpriced, "Count")
-    run.put_metric(mn.METER_LAG_HOURS, lag_hours, "None")
-    await run.flush()
+    _emit_region(region, namespace, {mn.UNPRICED_RESOURCES: (unpriced, "Count"), mn.METER_LAG_HOURS: (lag_hours, "None")})
 
 
 def emit_notifier_metrics(region: str, sent: int, budget_alerts: int, namespace: str) -> None:
-    asyncio.run(_emit_notifier(region, sent, budget_alerts, namespace))
+    _emit_region(region, namespace, {mn.NOTIFICATIONS_SENT: (sent, "Count"), mn.BUDGET_ALERTS: (budget_alerts, "Count")})
 
 
-async def _emit_notifier(region: str, sent: int, budget_alerts: int, namespace: str) -> None:
-    run = _logger(namespace, {"Region": region})
-    run.put_metric(mn.NOTIFICATIONS_SENT, sent, "Count")
-    run.put_metric(mn.BUDGET_ALERTS, budget_alerts, "Count")
-    await run.flush()
+def _emit_region(region: str, namespace: str, metrics: dict[str, tuple[float, str]]) -> None:
+    """One EMF document of run-level metrics, dimension ``Region``."""
+
+    async def emit() -> None:
+        run = _logger(namespace, {"Region": region})
+        for name, (value, unit) in metrics.items():
+            run.put_metric(name, value, unit)
+        await run.flush()
+
+    asyncio.run(emit())
