@@ -328,6 +328,9 @@ def test_notify_publishes_to_sns(estate: Estate, metered: dict[str, Any]) -> Non
     # The nightly Lambda stores its scan; so does the CLI's with --store, so notify works outside Lambda.
     stored = spendwatch(estate, "scan", "--store", "--table", TABLE, "--prices-parameter", PRICES_PARAMETER, "--format", "json")
     report = json.loads(stored.stdout)
+    run = {key: report.pop(key) for key in ("api_calls", "failures")}  # about the run, not the report
+    assert run["failures"] == []
+    assert run["api_calls"]["ListEndpoints"] >= 1
     assert ReportStore(estate.client("dynamodb"), TABLE, NO_WAIT_RETRY).latest(REGION) == report
 
     args = ("notify", "--table", TABLE, "--budgets-parameter", BUDGETS_PARAMETER, "--publish", "--topic-arn", estate.topic_arn)

@@ -1,8 +1,8 @@
 """The meter's memory in the spendwatch table: the inventory snapshot it saw last run, and
 the last known price of each instance type.
 
-* snapshot parts: ``pk = SNAPSHOT#<region>#<sha256>``, ``sk = <part>``: gzip JSON keyed by its
-  content's hash, written first; then the head ``pk = STATE#snapshot#<region>``, ``sk = STATE``
+* snapshot parts: ``pk = SNAPSHOT#<place>#<sha256>``, ``sk = <part>``: gzip JSON keyed by its
+  content's hash, written first; then the head ``pk = STATE#snapshot#<place>``, ``sk = STATE``
   naming the hash. A reader follows the head and verifies the hash, so a crash between parts
   and head leaves the previous snapshot whole, and never a mix of two.
 * prices: ``pk = PRICE#<region>``, ``sk = <instance type>``: the last price a live source gave
@@ -50,7 +50,9 @@ class MeterMemory:
 
     # -- the inventory snapshot -------------------------------------------------------------
 
-    def snapshot(self, region: str) -> Snapshot | None:
+    def snapshot(self, place: str) -> Snapshot | None:
+        """The last snapshot of ``place`` (a region, or ``<account>:<region>``: ``Inventory.place``)."""
+        region = place
         head = self._get(f"STATE#snapshot#{region}", "STATE")
         if head is None:
             return None
@@ -61,7 +63,7 @@ class MeterMemory:
         return from_document(json.loads(gzip.decompress(blob)))
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
-        region = snapshot.inventory.region
+        region = snapshot.inventory.place
         blob = gzip.compress(json.dumps(to_document(snapshot), separators=(",", ":"), sort_keys=True).encode(), mtime=0)
         digest = hashlib.sha256(blob).hexdigest()
         expires = {"N": str(int((snapshot.taken_at + PARTS_TTL).timestamp()))}

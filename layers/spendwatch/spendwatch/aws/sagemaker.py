@@ -1,14 +1,22 @@
 """SageMaker inventory adapter: every endpoint (all pages, every status), its config (once
-per config name: configs are immutable), its inference components and tags."""
+per config name: configs are immutable), its inference components and tags.
+
+At the API-call floor: tags come from the Tagging API where it answers (``aws.tagging``),
+and a run given the last run's inventory describes only what ``List*``'s
+``LastModifiedTime`` (or status) says changed."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy, unavailable
+from spendwatch.aws.tagging import ResourceTags, SageMakerTags
 from spendwatch.core.errors import AwsError
 from spendwatch.core.inventory import (
     Endpoint,
@@ -53,7 +61,18 @@ class SageMakerInventory:
         # that shares this cache).
         self._configs = {} if config_cache is None else config_cache
 
-    def collect(self, region: str, progress: Progress | None = None) -> Inventory:
+    def collect(
+        self,
+        region: str,
+        progress: Progress | None = None,
+        previous: Inventory | None = None,
+        account_id: str = "",
+        tags: ResourceTags | None = None,
+    ) -> Inventory:
+        """Everything the region holds now. With ``previous`` (the inventory the last run
+        stored), a resource whose ``LastModifiedTime`` and status have not moved since is
+        taken from it instead of described again; tags are read afresh every time, from the
+        Tagging API (``tags``) where it answers for the resource, else with ListTags."""
         summaries = list(self._pages("ListEndpoints", "Endpoints", {"MaxResults": 100}))
         try:
             component_summaries = list(self._pages("ListInferenceComponents", "InferenceComponents", {"MaxResults": 100}))
@@ -64,20 +83,32 @@ class SageMakerInventory:
             # A region (or an emulator) without inference components: classic endpoints still count.
             log.warning("ListInferenceComponents is not available in %s (%s): classic endpoints only", region, exc.code)
             component_summaries, listed = [], False
+        tagged = tags.sagemaker(len(summaries), len(component_summaries)) if tags is not None else SageMakerTags()
+        known_endpoints = {e.arn: e for e in previous.endpoints if e.deleted_at is None} if previous else {}
+        known_components = {c.arn: c for c in previous.components if c.deleted_at is None} if previous else {}
         total = len(summaries) + len(component_summaries)
         done = 0
+        lock = threading.Lock()
 
         def tick() -> None:
             nonlocal done
-            done += 1
-            if progress:
-                progress(done, total)
+            with lock:
+                done += 1
+                if progress:
+                    progress(done, total)
 
-        def endpoint_job(summary: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]] | None:
+        def resource_tags(arn: str) -> dict[str, str]:
+            found = tagged.tags(arn)
+            return found if found is not None else self._tags(arn)
+
+        def endpoint_job(summary: dict[str, Any]) -> Endpoint | tuple[dict[str, Any], dict[str, Any], dict[str, str]] | None:
             try:
+                known = known_endpoints.get(summary["EndpointArn"])
+                if known is not None and _unchanged(known.last_modified, known.status, summary, "EndpointStatus"):
+                    return replace(known, tags=resource_tags(known.arn))
                 described = self._call("DescribeEndpoint", EndpointName=summary["EndpointName"])
                 config = self._config(described["EndpointConfigName"])
-                tags = self._tags(described["EndpointArn"])
+                return described, config, resource_tags(described["EndpointArn"])
             except AwsError as exc:
                 if exc.code in _GONE:  # deleted between the listing and now
                     log.info("endpoint %s disappeared during the scan", summary["EndpointName"])
@@ -85,15 +116,17 @@ class SageMakerInventory:
                 raise
             finally:
                 tick()
-            return described, config, tags
 
         def component_job(summary: dict[str, Any]) -> InferenceComponent | None:
             try:
+                known = known_components.get(summary["InferenceComponentArn"])
+                if known is not None and _unchanged(known.last_modified, known.status, summary, "InferenceComponentStatus"):
+                    return replace(known, tags=resource_tags(known.arn))
                 described = self._call(
                     "DescribeInferenceComponent",
                     InferenceComponentName=summary["InferenceComponentName"],
                 )
-                tags = self._tags(described["InferenceComponentArn"])
+                return _component(described, resource_tags(described["InferenceComponentArn"]))
             except AwsError as exc:
                 if exc.code in _GONE:
                     log.info("component %s disappeared during the scan", summary["InferenceComponentName"])
@@ -101,7 +134,6 @@ class SageMakerInventory:
                 raise
             finally:
                 tick()
-            return _component(described, tags)
 
         with ThreadPoolExecutor(max_workers=max(1, self._workers)) as pool:
             endpoint_parts = list(pool.map(endpoint_job, summaries))
@@ -109,10 +141,9 @@ class SageMakerInventory:
 
         hosting = {(c.endpoint_name, c.variant_name) for c in components}
         endpoints = tuple(
-            _endpoint(described, config, tags, hosting)
+            part if isinstance(part, Endpoint) else _endpoint(*part, hosting)
             for part in endpoint_parts
             if part is not None
-            for described, config, tags in [part]
         )
         hosting_unknown = sorted(e.name for e in endpoints if not listed and e.hosts_components)
         if hosting_unknown:  # their GPUs cannot be told apart: refuse rather than misattribute
@@ -127,6 +158,7 @@ class SageMakerInventory:
             region=region,
             endpoints=tuple(sorted(endpoints, key=lambda e: e.name)),
             components=tuple(sorted((c for c in components if c.endpoint_name in names), key=lambda c: c.name)),
+            account_id=account_id,
         )
 
     def _config(self, name: str) -> dict[str, Any]:
@@ -152,6 +184,14 @@ class SageMakerInventory:
             token = page.get("NextToken")
             if not token:
                 return
+
+
+def _unchanged(last_modified: datetime | None, status: str, summary: dict[str, Any], status_key: str) -> bool:
+    """Whether a listed resource is as the last run described it."""
+    listed = summary.get("LastModifiedTime")
+    return last_modified is not None and listed is not None and ensure_utc(listed) == last_modified and (
+        summary.get(status_key) == status
+    )
 
 
 def _endpoint(
@@ -199,6 +239,7 @@ def _endpoint(
         ),
         variants=tuple(variants),
         tags=tags,
+        last_modified=_modified(described),
     )
 
 
@@ -219,7 +260,13 @@ def _component(described: dict[str, Any], tags: dict[str, str]) -> InferenceComp
         memory_mb_per_copy=int(compute.get("MinMemoryRequiredInMb", 0) or 0),
         copies=int(runtime.get("CurrentCopyCount", 0) or 0),
         tags=tags,
+        last_modified=_modified(described),
     )
+
+
+def _modified(described: dict[str, Any]) -> datetime | None:
+    value = described.get("LastModifiedTime")
+    return ensure_utc(value) if value is not None else None
 
 
 def _snake(operation: str) -> str:

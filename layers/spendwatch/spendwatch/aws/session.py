@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
+from weakref import WeakKeyDictionary
 
 import boto3
 from botocore.config import Config
@@ -22,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ProfileNotFound
 from spendwatch import __version__
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
 from spendwatch.core.errors import InputError
+from spendwatch.core.inventory import place
 
 # One retry layer: ours (aws/retry.py), bounded by the caller's deadline. botocore's own
 # retries would multiply with it. Timeouts keep an unreachable endpoint from hanging a run.
@@ -48,6 +51,14 @@ class Emulated:
     """API calls the emulated AWS answered, by operation (shared with the emulator)."""
     set_clock: Callable[[datetime], None] | None = None
     """Moves the emulated clock (SageMaker, CloudWatch and CloudTrail answer as of then)."""
+    estates: tuple[tuple[str, str], ...] = ()
+    """The fleet's estates, as (account id, region): one for a fleet without ``estates``."""
+    prices_by_estate: Mapping[tuple[str, str], Mapping[str, Decimal]] = field(default_factory=dict)
+    """Each estate's fleet prices (the top level's overlaid with the estate's own)."""
+    attach: Callable[[boto3.Session], None] | None = None
+    """Routes a session made later (e.g. of AssumeRole's credentials) through the emulated AWS."""
+    calls_by_estate: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    """API calls the emulated AWS answered, by the caller's (account id, region), by operation."""
 
 
 @dataclass
@@ -59,17 +70,36 @@ class AwsContext:
     workers: int
     endpoint_url: str | None = None
     emulator: Emulated | None = None
+    account_id: str = ""
+    """The account the resources are read from: "" for the one the session belongs to, the
+    id of a member account reached by an assumed role (see ``central``)."""
+    central: AwsContext | None = None
+    """For a member account: the central account's context. The ledger, parameters, prices
+    and notifications are central: their clients come from it."""
 
     clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
     """Clients made so far (thread-safe, and costly to make): one per service and region."""
+    calls: Counter[str] = field(init=False, repr=False, compare=False)
+    """API calls made through this context's session, by operation (every attempt counts)."""
+
+    def __post_init__(self) -> None:
+        self.calls = count_calls(self.session)
+
+    @property
+    def place(self) -> str:
+        """Where this context's records, reports and state are kept in the ledger."""
+        return place(self.account_id, self.region)
 
     def client(self, service: str, region: str | None = None) -> Any:
-        key = (service, region or self.region)
-        if key not in self.clients:
-            self.clients[key] = self.session.client(
-                service, region_name=key[1], endpoint_url=self.endpoint_url, config=BOTOCORE_CONFIG
+        # A member account's context reads its resources with the member session; central
+        # services (ledger, parameters, prices, notifications) with the central one.
+        owner = self.central if self.central is not None and service in CENTRAL_SERVICES else self
+        key = (service, region or owner.region)
+        if key not in owner.clients:
+            owner.clients[key] = owner.session.client(
+                service, region_name=key[1], endpoint_url=owner.endpoint_url, config=BOTOCORE_CONFIG
             )
-        return self.clients[key]
+        return owner.clients[key]
 
     def table_name(self, given: str | None) -> str:
         """The ledger table: the emulated one with --fleet, else --table / SPENDWATCH_TABLE_NAME."""
@@ -79,6 +109,31 @@ class AwsContext:
         if not name:
             raise InputError("--table", "name the ledger table (the stack's LedgerTableName output) or set SPENDWATCH_TABLE_NAME")
         return name
+
+
+CENTRAL_SERVICES = frozenset({"dynamodb", "ssm", "pricing", "sns", "organizations", "sts"})
+_COUNTERS: WeakKeyDictionary[boto3.Session, Counter[str]] = WeakKeyDictionary()
+_COUNTERS_LOCK = threading.Lock()
+
+
+def count_calls(session: boto3.Session) -> Counter[str]:
+    """The session's API calls by operation, counted as botocore makes them (once per
+    session: a Lambda reuses its session across invocations, and takes differences)."""
+    with _COUNTERS_LOCK:
+        if session in _COUNTERS:
+            return _COUNTERS[session]
+        counter: Counter[str] = Counter()
+        lock = threading.Lock()
+
+        def count(model: Any, **_: Any) -> None:
+            with lock:
+                counter[model.name] += 1
+
+        # Emitted once per call made (each retry of ours is a call), before anything, an
+        # emulator included, can answer it.
+        session.events.register("before-parameter-build", count, unique_id="spendwatch-count-calls")
+        _COUNTERS[session] = counter
+        return counter
 
 
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")

@@ -30,26 +30,32 @@ from spendwatch.cli.render import (
     budgets_table,
     chargeback_table,
     messages_preview,
-    meter_json,
+    meter_outcome_json,
     meter_summary,
     meter_table,
+    scan_json,
     scan_table,
     settle_json,
 )
+from spendwatch.core.accounts import DEFAULT_ROLE_NAME, Target, check_external_id, parse_regions
 from spendwatch.core.budgets import parse_thresholds
+from spendwatch.core.chargeback import BY_KEYS
 from spendwatch.core.errors import AwsError, InputError, SpendwatchError
+from spendwatch.core.inventory import place
 from spendwatch.core.ledger import GROUP_KEYS
 from spendwatch.core.metering import validate_interval_minutes
 from spendwatch.core.money import format_money
 from spendwatch.core.notifications import check_topic_arn
 from spendwatch.core.timestamps import align_down, month_bounds, parse_utc
-from spendwatch.services.chargeback import run_chargeback
+from spendwatch.services.chargeback import run_chargeback, run_org_chargeback
+from spendwatch.services.estate import Failure, Outcome, Reach, for_each, home_account, targets
 from spendwatch.services.meter import MeterRun, check_range, meter_as_scheduled, settle_day
 from spendwatch.services.notify import NotifySettings, prepare, send
 from spendwatch.services.prices import PriceSettings
 from spendwatch.services.scan import DEFAULT_HISTORY_HOURS, DEFAULT_LOOKBACK_HOURS, ScanSettings, run_scan
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 stderr = Console(stderr=True)
 
 
@@ -94,6 +100,96 @@ def aws_options(command: F) -> F:
     ):
         command = option(command)
     return command
+
+
+def org_options(command: F) -> F:
+    """--accounts, --organization, --regions, --role-name, --external-id: which accounts a
+    command watches (read by ``_reach``)."""
+    for option in reversed(
+        [
+            click.option(
+                "--accounts",
+                "accounts_file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="JSON list of the accounts to watch: account id, role, regions (see README: Watching an AWS "
+                "Organization).",
+                expose_value=False,
+                callback=_remember,
+            ),
+            click.option(
+                "--organization",
+                is_flag=True,
+                help="Watch every active account of the AWS Organization (ListAccounts), through --role-name.",
+                expose_value=False,
+                callback=_remember,
+            ),
+            click.option(
+                "--regions",
+                help="Comma-separated regions to watch in each account (default: the region).",
+                expose_value=False,
+                callback=_remember,
+            ),
+            click.option(
+                "--role-name",
+                default=DEFAULT_ROLE_NAME,
+                show_default=True,
+                help="The member accounts' read-only role (member-role.yaml).",
+                expose_value=False,
+                callback=_remember,
+            ),
+            click.option(
+                "--external-id",
+                help="The member role's external id (default: the accounts file's, or $SPENDWATCH_MEMBER_EXTERNAL_ID).",
+                expose_value=False,
+                callback=_remember,
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _reach() -> Reach:
+    given = click.get_current_context().meta.get(TARGET, {})
+    if given.get("accounts_file") is not None and given.get("organization"):
+        raise click.UsageError("--accounts: give --accounts FILE or --organization, not both")
+    regions = parse_regions(given["regions"], "--regions") if given.get("regions") else ()
+    external_id = given.get("external_id") or os.environ.get("SPENDWATCH_MEMBER_EXTERNAL_ID") or None
+    if external_id is not None:
+        check_external_id(external_id, "--external-id")
+    return Reach(
+        given.get("accounts_file"),
+        bool(given.get("organization")),
+        regions,
+        given.get("role_name") or DEFAULT_ROLE_NAME,
+        external_id,
+    )
+
+
+def _each(aws: AwsContext, job: Callable[[AwsContext, Target], T]) -> tuple[Outcome[T], str]:
+    """Run ``job`` on every account region the flags name (the one of ``aws`` by default),
+    with the account spendwatch runs in."""
+    found = targets(aws, _reach())
+    if found is None:
+        before = Counter(aws.calls)
+        outcome: Outcome[T] = Outcome()
+        result = job(aws, Target("", aws.region))
+        outcome.calls.update(Counter(aws.calls) - before)
+        home = home_account(aws)  # after the work: only the output needs it
+        outcome.results.append((Target(home, aws.region), result))
+        return outcome, home
+    return for_each(aws, found[0], found[1], job), home_account(aws)
+
+
+def _report_failures(outcome: Outcome[Any]) -> None:
+    """Each failed account region, by name; the run then exits 1 (the others' results stand)."""
+    for failure in outcome.failures:
+        stderr.print(
+            f"[red]account {failure.target.account_id} region {failure.target.region} failed: {failure.error}[/red]",
+            highlight=False,
+        )
+    if outcome.failures:
+        raise SystemExit(1)
 
 
 def hours_option(flag: str, most: int, default: int, text: str) -> Callable[[F], F]:
@@ -209,6 +305,7 @@ def cli(verbose: bool) -> None:
 @cli.command()
 @aws_options
 @table_option
+@org_options
 @hours_option("--lookback-hours", 24 * 63, DEFAULT_LOOKBACK_HOURS, "Traffic window ending now that decides idle or active.")
 @hours_option("--history-hours", 24 * 455, DEFAULT_HISTORY_HOURS, "How far back to look for the last invocation (idle_since).")
 @price_options
@@ -233,18 +330,22 @@ def scan(
         prices=_price_settings(),
     )
     with _aws() as aws, _progress(stderr.is_terminal) as progress:
-        report = run_scan(aws, settings, progress=progress)
+        outcome, home = _each(aws, lambda where, _: run_scan(where, settings, progress=progress))
         if store:
             with _phase(progress, "storing the report"):
-                ReportStore(aws.client("dynamodb"), _table(aws), aws.retry).put(
-                    report.to_json(), report.scanned_at, report.region
-                )
+                reports = ReportStore(aws.client("dynamodb"), _table(aws), aws.retry)
+                for _, report in outcome.results:
+                    reports.put(report.to_json(home), report.scanned_at, report.place)
     if store:
-        stderr.print(f"report stored in table {_table(aws)} (scanned {report.scanned_at:%Y-%m-%d %H:%M}Z)", highlight=False)
+        stderr.print(f"reports stored in table {_table(aws)}", highlight=False)
     if output_format == "json":
-        click.echo(json.dumps(report.to_json(), indent=2))
+        click.echo(json.dumps(scan_json(outcome, home), indent=2))
     else:
-        scan_table(report, stdout_console())
+        for target, report in outcome.results:
+            if len(outcome.results) > 1 or outcome.failures:
+                stdout_console().rule(f"account {target.label}")
+            scan_table(report, stdout_console())
+    _report_failures(outcome)
 
 
 class UtcTime(click.ParamType[datetime]):
@@ -300,6 +401,7 @@ def _meter_all(aws: AwsContext, ledger: Ledger, interval_minutes: int, progress:
 @cli.command()
 @aws_options
 @table_option
+@org_options
 @click.option("--start", type=TIMESTAMP, required=True, help="First interval's start, e.g. 2026-11-20T00:00:00Z.")
 @click.option("--end", type=TIMESTAMP, required=True, help="End of the last interval (exclusive).")
 @click.option(
@@ -319,12 +421,19 @@ def meter(
     validate_interval_minutes(interval_minutes, "--interval-minutes")
     prices = _price_settings()
     with _aws() as aws, _progress(stderr.is_terminal) as progress:
+        check_range(start, end, interval_minutes, aws.now)  # a bad range fails before any account is read
         ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
-        run = meter_as_scheduled(aws, ledger, start, end, interval_minutes, prices, progress)
+        outcome, home = _each(
+            aws, lambda where, _: meter_as_scheduled(where, ledger, start, end, interval_minutes, prices, progress)
+        )
     if output_format == "json":
-        click.echo(json.dumps(meter_json(run), indent=2))
+        click.echo(json.dumps(meter_outcome_json(outcome, home), indent=2))
     else:
-        meter_table(run, stdout_console())
+        for target, run in outcome.results:
+            if len(outcome.results) > 1 or outcome.failures:
+                stdout_console().rule(f"account {target.label}")
+            meter_table(run, stdout_console())
+    _report_failures(outcome)
 
 
 @cli.command()
@@ -371,10 +480,11 @@ def settle(
 @cli.command()
 @aws_options
 @table_option
+@org_options
 @click.option("--month", help="Calendar month, YYYY-MM (UTC).")
 @click.option("--start", type=TIMESTAMP, help="Range start (instead of --month).")
 @click.option("--end", type=TIMESTAMP, help="Range end, exclusive.")
-@click.option("--by", type=click.Choice(GROUP_KEYS), default="team", show_default=True, help="What to total by.")
+@click.option("--by", type=click.Choice(BY_KEYS), default="team", show_default=True, help="What to total by.")
 @click.option(
     "--interval-minutes",
     type=click.IntRange(1, 1440),
@@ -403,15 +513,26 @@ def chargeback(
             month_bounds(month)  # a bad month fails before any metering
         elif start is not None and end is not None:
             check_range(start, end, interval_minutes, None)  # so does a bad range
-        if aws.emulator is not None:
-            _meter_all(aws, ledger, 60, progress)
-        result = run_chargeback(ledger, aws.region, by, month, start, end, interval_minutes)
+        if aws.emulator is not None:  # the fleet's history is metered first, account region by account region
+            metered, home = _each(aws, lambda where, _: _meter_all(where, ledger, 60, progress))
+            failures = metered.failures
+            watched = [t for t, _ in metered.results]
+        else:  # the ledger is central: no member account is read
+            failures, home = list[Failure](), home_account(aws)
+            found = targets(aws, _reach())
+            watched = found[0] if found is not None else [Target(home, aws.region)]
+        places = [(t.account_id, t.region, place("" if t.account_id == home else t.account_id, t.region)) for t in watched]
+        if len(places) == 1 and by in GROUP_KEYS:
+            result = run_chargeback(ledger, places[0][2], by, month, start, end, interval_minutes)
+        else:
+            result = run_org_chargeback(ledger, places, by, month, start, end, interval_minutes)
     if output_format == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
     elif output_format == "csv":
         csv.writer(sys.stdout, lineterminator="\n").writerows(result.to_csv_rows())
     else:
         chargeback_table(result, stdout_console())
+    _report_failures(Outcome(failures=failures))
 
 
 budgets_options = [

@@ -20,6 +20,7 @@ from spendwatch.core.money import display_pct, display_rate, display_usd, format
 from spendwatch.core.notifications import Notification
 from spendwatch.core.timestamps import format_utc
 from spendwatch.core.wording import count
+from spendwatch.services.estate import Outcome
 from spendwatch.services.meter import MeterRun, SettleRun
 
 _ORDER = {Status.IDLE: 0, Status.NEW: 1, Status.ACTIVE: 2, Status.NOT_IN_SERVICE: 3, Status.EXCLUDED: 4}
@@ -176,8 +177,10 @@ def scan_table(report: ScanReport, console: Console) -> None:
         )
 
 
-def record_json(r: CostRecord) -> dict[str, Any]:
+def record_json(r: CostRecord, home_account: str = "") -> dict[str, Any]:
     return {
+        "account_id": r.account_id or home_account or None,
+        "region": r.region,
         "interval_start": format_utc(r.interval_start),
         "interval_end": format_utc(r.interval_end),
         "endpoint_name": r.endpoint_name,
@@ -210,9 +213,9 @@ def settle_json(run: SettleRun) -> dict[str, Any]:
     }
 
 
-def meter_json(run: MeterRun) -> dict[str, Any]:
+def meter_json(run: MeterRun, home_account: str = "") -> dict[str, Any]:
     return {
-        "records": [record_json(r) for r in run.records],
+        "records": [record_json(r, home_account) for r in run.records],
         "findings": [{"endpoint_name": f.endpoint_name, "kind": f.kind, "message": f.message} for f in run.findings],
         "intervals": len(run.metered),
         "written": run.written,
@@ -342,3 +345,51 @@ def messages_preview(messages: list[Notification], console: Console) -> None:
         )
         console.print(n.email, highlight=False, markup=False)
         console.print()
+
+
+def scan_json(outcome: Outcome[ScanReport], home_account: str) -> dict[str, Any]:
+    """One account region: its report as the contract has it. Several (an organization):
+    their rows together, each naming its account and region, and each one's summary."""
+    reports = [report.to_json(home_account) for _, report in outcome.results]
+    extra = {"failures": [f.to_json() for f in outcome.failures], "api_calls": dict(sorted(outcome.calls.items()))}
+    if len(reports) == 1 and not outcome.failures:
+        return {**reports[0], **extra}
+    first = reports[0] if reports else {}
+    return {
+        "scanned_at": first.get("scanned_at"),
+        "lookback_hours": first.get("lookback_hours"),
+        "history_hours": first.get("history_hours"),
+        "estates": [{"account_id": r["account_id"], "region": r["region"], "summary": r["summary"]} for r in reports],
+        "endpoints": [row for r in reports for row in r["endpoints"]],
+        "inference_components": [row for r in reports for row in r["inference_components"]],
+        **extra,
+    }
+
+
+def meter_outcome_json(outcome: Outcome[MeterRun], home_account: str) -> dict[str, Any]:
+    """Every account region's records together, each naming its account and region."""
+    records: list[dict[str, Any]] = []
+    findings: list[dict[str, Any]] = []
+    intervals = written = existing = 0
+    total = Decimal(0)
+    for target, run in outcome.results:
+        records.extend(record_json(r, home_account) for r in run.records)
+        findings.extend(
+            {"account_id": target.account_id, "region": target.region, "endpoint_name": f.endpoint_name, "kind": f.kind,
+             "message": f.message}
+            for f in run.findings
+        )
+        intervals = max(intervals, len(run.metered))
+        written += run.written
+        existing += run.existing
+        total += sum((r.cost_usd for r in run.records), Decimal(0))
+    return {
+        "records": records,
+        "findings": findings,
+        "intervals": intervals,
+        "written": written,
+        "already_in_ledger": existing,
+        "total_cost_usd": format_money(total),
+        "failures": [f.to_json() for f in outcome.failures],
+        "api_calls": dict(sorted(outcome.calls.items())),
+    }

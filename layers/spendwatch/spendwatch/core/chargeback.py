@@ -17,6 +17,10 @@ UNALLOCATED = "(unallocated capacity)"
 """With --by model or component: GPU capacity of an endpoint that no inference component
 held (records of kind ``unallocated``). ``(untagged)`` stays for records whose key is missing."""
 RESOURCE_KEYS = ("component", "model")
+PLACE_KEYS = ("account", "region")
+"""Keys of an organization's ledger: each account region's records are stored apart, so
+these group whole account regions (no rollup of their own is needed)."""
+BY_KEYS = GROUP_KEYS + PLACE_KEYS
 
 
 @dataclass(frozen=True)
@@ -94,4 +98,15 @@ def from_rollups(
         totals[UNALLOCATED] = unallocated
         if rest:
             totals[UNTAGGED] = rest
+    return Chargeback(start, end, by, _sorted(totals))
+
+
+def merge(parts: Iterable[tuple[str, Chargeback]], by: str, start: datetime, end: datetime) -> Chargeback:
+    """One chargeback of several account regions' (``(group of the place, its chargeback)``):
+    by account or region, each place's total is its group's; by anything else, groups of
+    the same key add up."""
+    totals: dict[str, Decimal] = {}
+    for place_key, part in parts:
+        for key, cost in ([(place_key, part.total)] if by in PLACE_KEYS else part.groups):
+            totals[key] = totals.get(key, Decimal(0)) + cost
     return Chargeback(start, end, by, _sorted(totals))

@@ -18,7 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from spendwatch.core.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory
+from spendwatch.core.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory, place
 from spendwatch.core.money import ZERO, format_money
 from spendwatch.core.pricing import PriceBook
 from spendwatch.core.timestamps import format_utc
@@ -76,6 +76,12 @@ class ScanReport:
     components: tuple[ComponentFinding, ...]
     history_hours: int = 0
     """How far back the last invocation was looked for (idle_since)."""
+    account_id: str = ""
+    """"" for the account spendwatch runs in (``Inventory.account_id``)."""
+
+    @property
+    def place(self) -> str:
+        return place(self.account_id, self.region)
 
     @property
     def idle_endpoints(self) -> list[EndpointFinding]:
@@ -104,13 +110,15 @@ class ScanReport:
         found |= {t for f in self.components for t in f.cost.unpriced_instance_types}
         return sorted(found)
 
-    def to_json(self) -> dict[str, Any]:
-        """The report as the CLI contract's JSON (money as decimal strings, times with Z)."""
+    def to_json(self, home_account: str = "") -> dict[str, Any]:
+        """The report as the CLI contract's JSON (money as decimal strings, times with Z);
+        every row names its account (``home_account`` for the one spendwatch runs in) and region."""
+        where = {"account_id": self.account_id or home_account or None, "region": self.region}
         return {
             "scanned_at": format_utc(self.scanned_at),
             "lookback_hours": self.lookback_hours,
             "history_hours": self.history_hours,
-            "region": self.region,
+            **where,
             "summary": {
                 "endpoints": len(self.endpoints),
                 "idle_endpoints": len(self.idle_endpoints),
@@ -119,8 +127,8 @@ class ScanReport:
                 "idle_hourly_cost_usd": format_money(self.idle_hourly_cost),
                 "unpriced_instance_types": self.unpriced_instance_types,
             },
-            "endpoints": [_endpoint_json(f) for f in self.endpoints],
-            "inference_components": [_component_json(f) for f in self.components],
+            "endpoints": [{**where, **_endpoint_json(f)} for f in self.endpoints],
+            "inference_components": [{**where, **_component_json(f)} for f in self.components],
         }
 
 
@@ -198,6 +206,7 @@ def classify(
         component_findings.extend(own_findings)
         endpoint_findings.append(_classify_endpoint(endpoint, own_findings, usage, prices, window_start))
     return ScanReport(
+        account_id=inventory.account_id,
         region=inventory.region,
         scanned_at=now,
         lookback_hours=lookback_hours,

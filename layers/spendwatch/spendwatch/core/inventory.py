@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 IGNORE_TAG = "spendwatch:ignore"
 
@@ -59,6 +60,8 @@ class InferenceComponent:
     tags: dict[str, str] = field(default_factory=dict)
     deleted_at: datetime | None = None
     """When it was deleted (CloudTrail's event history), for a component the meter remembers."""
+    last_modified: datetime | None = None
+    """LastModifiedTime as listed: the meter re-describes a component only when it moved."""
 
     @property
     def excluded(self) -> bool:
@@ -78,6 +81,8 @@ class Endpoint:
     tags: dict[str, str] = field(default_factory=dict)
     deleted_at: datetime | None = None
     """When it was deleted (CloudTrail's event history), for an endpoint the meter remembers."""
+    last_modified: datetime | None = None
+    """LastModifiedTime as listed: the meter re-describes an endpoint only when it moved."""
 
     @property
     def excluded(self) -> bool:
@@ -95,15 +100,37 @@ class Inventory:
     components: tuple[InferenceComponent, ...]
     components_listed: bool = True
     """False where ListInferenceComponents is not available (classic endpoints only)."""
+    account_id: str = ""
+    """The account: "" for the account spendwatch runs in (its ledger keys are the region
+    alone, as they always were), the id for another account of an organization."""
+
+    @property
+    def place(self) -> str:
+        return place(self.account_id, self.region)
+
+    @cached_property
+    def _by_endpoint(self) -> dict[str, list[InferenceComponent]]:
+        # Indexed once: finding an endpoint's components must not scan them all (linear runs).
+        index: dict[str, list[InferenceComponent]] = {}
+        for component in self.components:
+            index.setdefault(component.endpoint_name, []).append(component)
+        return index
+
+    @cached_property
+    def _endpoints(self) -> dict[str, Endpoint]:
+        return {e.name: e for e in self.endpoints}
 
     def components_of(self, endpoint_name: str) -> list[InferenceComponent]:
-        return [c for c in self.components if c.endpoint_name == endpoint_name]
+        return list(self._by_endpoint.get(endpoint_name, ()))
 
     def endpoint(self, name: str) -> Endpoint:
-        for endpoint in self.endpoints:
-            if endpoint.name == name:
-                return endpoint
-        raise KeyError(name)
+        return self._endpoints[name]
+
+
+def place(account_id: str, region: str) -> str:
+    """Where a resource lives, as the ledger keys it: the region for the account spendwatch
+    runs in (``account_id`` ""), ``<account>:<region>`` for another account."""
+    return f"{account_id}:{region}" if account_id else region
 
 
 Window = tuple[datetime, datetime]

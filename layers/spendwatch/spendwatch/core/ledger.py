@@ -2,7 +2,10 @@
 meter's progress are keyed in the one spendwatch table. The DynamoDB adapter is
 ``spendwatch.aws.ledger``; README documents the layout and access patterns.
 
-* record:  ``pk = REC#<region>#<YYYY-MM-DD>``, ``sk = <interval start>#<endpoint>#<variant>#<kind>#<component|->``
+Every ``<place>`` below is the region for the account spendwatch runs in (as it always was),
+and ``<account id>:<region>`` for another account of an organization (``inventory.place``).
+
+* record:  ``pk = REC#<place>#<YYYY-MM-DD>``, ``sk = <interval start>#<endpoint>#<variant>#<kind>#<component|->``
   (one item per resource and interval: the key is what makes a replay harmless);
   ``gsi1pk = RES#<region>#<endpoint>#<component|kind>``, ``gsi1sk = <interval start>`` for one
   resource's history.
@@ -48,19 +51,19 @@ TABLE_DEFINITION: dict[str, Any] = {
 }
 
 
-def record_pk(region: str, when: datetime) -> str:
-    return f"REC#{region}#{when:%Y-%m-%d}"
+def record_pk(place: str, when: datetime) -> str:
+    return f"REC#{place}#{when:%Y-%m-%d}"
 
 
 def record_key(record: CostRecord) -> tuple[str, str]:
     return (
-        record_pk(record.region, record.interval_start),
+        record_pk(record.place, record.interval_start),
         f"{format_utc(record.interval_start)}#{record.endpoint_name}#{record.entry}",
     )
 
 
-def rollup_pk(region: str, month: str, by: str) -> str:
-    return f"ROLLUP#{region}#{month}#{by}"
+def rollup_pk(place: str, month: str, by: str) -> str:
+    return f"ROLLUP#{place}#{month}#{by}"
 
 
 def state_key(region: str) -> tuple[str, str]:
@@ -80,8 +83,8 @@ def group_value(record: CostRecord, by: str) -> str:
 def rollup_deltas(record: CostRecord) -> dict[tuple[str, str], Decimal]:
     """The rollup items a record adds its cost to: one per grouping key, and the total."""
     month = f"{record.interval_start:%Y-%m}"
-    deltas = {(rollup_pk(record.region, month, by), group_value(record, by)): record.cost_usd for by in GROUP_KEYS}
-    deltas[(rollup_pk(record.region, month, TOTAL), TOTAL)] = record.cost_usd
+    deltas = {(rollup_pk(record.place, month, by), group_value(record, by)): record.cost_usd for by in GROUP_KEYS}
+    deltas[(rollup_pk(record.place, month, TOTAL), TOTAL)] = record.cost_usd
     return deltas
 
 
@@ -91,7 +94,7 @@ def to_item(record: CostRecord) -> dict[str, Any]:
     item: dict[str, Any] = {
         "pk": pk,
         "sk": sk,
-        "gsi1pk": f"RES#{record.region}#{record.endpoint_name}#{record.inference_component_name or record.kind.value}",
+        "gsi1pk": f"RES#{record.place}#{record.endpoint_name}#{record.inference_component_name or record.kind.value}",
         "gsi1sk": format_utc(record.interval_start),
         "type": "cost-record",
         "region": record.region,
@@ -110,6 +113,8 @@ def to_item(record: CostRecord) -> dict[str, Any]:
         "price_source": record.price_source,
         "tags": dict(record.tags),
     }
+    if record.account_id:
+        item["account_id"] = record.account_id
     if record.correction:
         item["correction"] = record.correction
         item["charge_class"] = "correction"
@@ -140,4 +145,5 @@ def from_item(item: dict[str, Any]) -> CostRecord:
         price_source=item["price_source"],
         tags=dict(item.get("tags", {})),
         correction=int(item.get("correction", 0)),
+        account_id=item.get("account_id", ""),
     )

@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from spendwatch.core.errors import InputError
-from spendwatch.core.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory, Variant, existed
+from spendwatch.core.inventory import Endpoint, EndpointKind, InferenceComponent, Inventory, Variant, existed, place
 from spendwatch.core.money import MONEY_PLACES
 from spendwatch.core.pricing import PriceBook
 
@@ -138,6 +138,13 @@ class CostRecord:
     correction: int = 0
     """0 for the record as first metered; n for its n-th correction, whose figures are the
     differences to add (FOCUS ``ChargeClass: Correction``). Records are never rewritten."""
+    account_id: str = ""
+    """The account ("" for the one spendwatch runs in: see ``inventory.place``)."""
+
+    @property
+    def place(self) -> str:
+        """The ledger partition it belongs to: its account and region."""
+        return place(self.account_id, self.region)
 
     @property
     def resource(self) -> str:
@@ -220,13 +227,13 @@ def meter(
                 measured = None
             own = [c for c in components if c.variant_name == variant.name]
             measured = measured or VariantSamples()
-            _meter_variant(result, inventory.region, endpoint, variant, own, measured, prices, interval, window)
+            _meter_variant(result, inventory, endpoint, variant, own, measured, prices, interval, window)
     return result
 
 
 def _meter_variant(
     result: MeterResult,
-    region: str,
+    inventory: Inventory,
     endpoint: Endpoint,
     variant: Variant,
     components: list[InferenceComponent],
@@ -259,7 +266,8 @@ def _meter_variant(
         return
     rate = price.usd_per_hour
     base: dict[str, Any] = {
-        "region": region,
+        "region": inventory.region,
+        "account_id": inventory.account_id,
         "interval_start": interval.start,
         "interval_end": interval.end,
         "endpoint_name": endpoint.name,

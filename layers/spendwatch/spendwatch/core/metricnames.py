@@ -45,3 +45,7 @@ METER_LAG_HOURS = "MeterLagHours"  # run level: hours between now and the last m
 # Written by the notifier (run level).
 NOTIFICATIONS_SENT = "NotificationsSent"
 BUDGET_ALERTS = "BudgetAlerts"
+
+# Written by the fan-out's targets function (organization mode; dimension Task).
+FAILED_TARGETS = "FailedTargets"  # account regions whose invocation failed after its retries
+SUCCEEDED_TARGETS = "SucceededTargets"

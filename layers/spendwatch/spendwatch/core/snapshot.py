@@ -35,6 +35,9 @@ class Deletion:
 class Snapshot:
     inventory: Inventory
     taken_at: datetime
+    described_at: datetime | None = None
+    """When every resource was last described in full (the runs between re-describe only
+    what ``List*``'s ``LastModifiedTime`` says changed)."""
 
 
 def to_document(snapshot: Snapshot) -> dict[str, Any]:
@@ -51,7 +54,9 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
     return {
         "version": SNAPSHOT_VERSION,
         "region": inventory.region,
+        "account_id": inventory.account_id,
         "taken_at": format_utc(snapshot.taken_at),
+        "described_at": format_utc(snapshot.described_at) if snapshot.described_at else None,
         "endpoints": [plain(asdict(e)) for e in inventory.endpoints],
         "components": [plain(asdict(c)) for c in inventory.components],
     }
@@ -73,35 +78,44 @@ def from_document(doc: Mapping[str, Any]) -> Snapshot:
             variants=tuple(Variant(**v) for v in e["variants"]),
             tags=dict(e["tags"]),
             deleted_at=when(e.get("deleted_at"), "snapshot deleted_at"),
+            last_modified=when(e.get("last_modified"), "snapshot last_modified"),
         )
         for e in doc["endpoints"]
     )
     components = tuple(
         InferenceComponent(
-            **{k: v for k, v in c.items() if k not in ("created_at", "deleted_at", "tags")},
+            **{k: v for k, v in c.items() if k not in ("created_at", "deleted_at", "last_modified", "tags")},
             created_at=parse_utc(c["created_at"], "snapshot created_at"),
             deleted_at=when(c.get("deleted_at"), "snapshot deleted_at"),
+            last_modified=when(c.get("last_modified"), "snapshot last_modified"),
             tags=dict(c["tags"]),
         )
         for c in doc["components"]
     )
-    return Snapshot(Inventory(doc["region"], endpoints, components), parse_utc(doc["taken_at"], "snapshot taken_at"))
+    inventory = Inventory(doc["region"], endpoints, components, account_id=doc.get("account_id", ""))
+    return Snapshot(inventory, parse_utc(doc["taken_at"], "snapshot taken_at"), when(doc.get("described_at"), "described_at"))
 
 
-def _deleted_at(kind: str, name: str, created_at: datetime, deletions: Iterable[Deletion]) -> datetime | None:
-    times = sorted(d.at for d in deletions if d.kind == kind and d.name == name and d.at >= created_at)
-    return times[0] if times else None
+def _deleted_at(kind: str, name: str, created_at: datetime, events: Mapping[tuple[str, str], list[datetime]]) -> datetime | None:
+    times = [at for at in events.get((kind, name), ()) if at >= created_at]
+    return min(times) if times else None
 
 
 def reconcile(
-    current: Inventory, previous: Snapshot | None, deletions: Iterable[Deletion], now: datetime
+    current: Inventory,
+    previous: Snapshot | None,
+    deletions: Iterable[Deletion],
+    now: datetime,
+    described_at: datetime | None = None,
 ) -> tuple[Snapshot, list[Finding]]:
     """What to meter (and remember) now: what exists now, plus what the last snapshot held
     that has disappeared since, bounded by its deletion time."""
     findings: list[Finding] = []
     if previous is None:
-        return Snapshot(current, now), findings
-    events = list(deletions)
+        return Snapshot(current, now, described_at), findings
+    events: dict[tuple[str, str], list[datetime]] = {}
+    for deletion in deletions:  # indexed once: every lookup below is a dict read, not a scan
+        events.setdefault((deletion.kind, deletion.name), []).append(deletion.at)
     seen_endpoints = {e.name for e in current.endpoints}
     seen_components = {c.name for c in current.components}
     gone: list[Endpoint] = []
@@ -148,4 +162,5 @@ def reconcile(
     keep = now - KEEP_DELETED
     endpoints = current.endpoints + tuple(e for e in gone if e.deleted_at is not None and e.deleted_at >= keep)
     components = current.components + tuple(c for c in gone_components if c.deleted_at is not None and c.deleted_at >= keep)
-    return Snapshot(Inventory(current.region, endpoints, components), now), findings
+    inventory = replace(current, endpoints=endpoints, components=components)
+    return Snapshot(inventory, now, previous.described_at if described_at is None else described_at), findings

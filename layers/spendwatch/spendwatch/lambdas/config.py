@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from spendwatch.core import metricnames as mn
+from spendwatch.core.accounts import DEFAULT_ROLE_NAME, ROLE_NAME, check_external_id, parse_regions
 from spendwatch.core.errors import InputError
 from spendwatch.core.notifications import check_topic_arn
 from spendwatch.services.scan import DEFAULT_HISTORY_HOURS, DEFAULT_LOOKBACK_HOURS
@@ -140,4 +141,41 @@ class NotifierConfig:
             budgets_parameter=env.get("SPENDWATCH_BUDGETS_PARAMETER", "").strip() or None,
             thresholds_pct=parse_thresholds(thresholds, "SPENDWATCH_BUDGET_THRESHOLDS") if thresholds else None,
             namespace=base.namespace,
+        )
+
+
+def member_external_id(env: Mapping[str, str] | None = None) -> str | None:
+    """Organization mode: the external id the member role's trust requires."""
+    env = os.environ if env is None else env
+    value = env.get("SPENDWATCH_MEMBER_EXTERNAL_ID", "").strip()
+    return check_external_id(value, "SPENDWATCH_MEMBER_EXTERNAL_ID") if value else None
+
+
+@dataclass(frozen=True)
+class TargetsConfig:
+    """The fan-out's targets function: which accounts and regions to watch."""
+
+    table_name: str
+    region: str
+    accounts_parameter: str | None = None
+    regions: tuple[str, ...] = ()
+    role_name: str = DEFAULT_ROLE_NAME
+    namespace: str = mn.DEFAULT_NAMESPACE
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TargetsConfig:
+        env = os.environ if env is None else env
+        region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip()
+        if not region:
+            raise InputError("AWS_REGION", "required: the central region")
+        role = env.get("SPENDWATCH_MEMBER_ROLE_NAME", "").strip() or DEFAULT_ROLE_NAME
+        if not ROLE_NAME.match(role):
+            raise InputError("SPENDWATCH_MEMBER_ROLE_NAME", f"not an IAM role name: {role!r}")
+        return cls(
+            table_name=env.get("SPENDWATCH_TABLE_NAME", "").strip(),
+            region=region,
+            accounts_parameter=env.get("SPENDWATCH_ACCOUNTS_PARAMETER", "").strip() or None,
+            regions=parse_regions(env.get("SPENDWATCH_REGIONS", ""), "SPENDWATCH_REGIONS") or (region,),
+            role_name=role,
+            namespace=_namespace(env.get("SPENDWATCH_METRICS_NAMESPACE", "").strip() or mn.DEFAULT_NAMESPACE),
         )

@@ -129,11 +129,16 @@ def emit_notifier_metrics(region: str, sent: int, budget_alerts: int, namespace:
     _emit_region(region, namespace, {mn.NOTIFICATIONS_SENT: (sent, "Count"), mn.BUDGET_ALERTS: (budget_alerts, "Count")})
 
 
-def _emit_region(region: str, namespace: str, metrics: dict[str, tuple[float, str]]) -> None:
-    """One EMF document of run-level metrics, dimension ``Region``."""
+def emit_fanout_report(task: str, failed: int, succeeded: int, namespace: str) -> None:
+    """The fan-out's outcome: ``FailedTargets`` (alarmed) and ``SucceededTargets``, dimension ``Task``."""
+    _emit_region(task, namespace, {mn.FAILED_TARGETS: (failed, "Count"), mn.SUCCEEDED_TARGETS: (succeeded, "Count")}, "Task")
+
+
+def _emit_region(region: str, namespace: str, metrics: dict[str, tuple[float, str]], dimension: str = "Region") -> None:
+    """One EMF document of run-level metrics, dimension ``Region`` (or ``dimension``)."""
 
     async def emit() -> None:
-        run = _logger(namespace, {"Region": region})
+        run = _logger(namespace, {dimension: region})
         for name, (value, unit) in metrics.items():
             run.put_metric(name, value, unit)
         await run.flush()

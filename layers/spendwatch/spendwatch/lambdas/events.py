@@ -9,8 +9,28 @@ from typing import Any, Literal, TypeVar
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from spendwatch.core.accounts import Target
 from spendwatch.core.errors import InputError
 from spendwatch.core.timestamps import floor_minute, parse_utc
+
+
+class FanOutTarget(BaseModel):
+    """One (account, region) of an organization, as the fan-out state machine passes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_id: str = Field(pattern=r"^\d{12}$")
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+    role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}$")
+
+    @model_validator(mode="after")
+    def _own_role(self) -> FanOutTarget:
+        if self.role_arn is not None and f":iam::{self.account_id}:" not in self.role_arn:
+            raise ValueError(f"role_arn {self.role_arn} is not a role of account {self.account_id}")
+        return self
+
+    def to_target(self) -> Target:
+        return Target(self.account_id, self.region, self.role_arn)
 
 
 class ScheduledScan(BaseModel):
@@ -24,6 +44,9 @@ class ScheduledScan(BaseModel):
     task: Literal["idle-scan"] = "idle-scan"
     scheduled_time: datetime
     lookback_hours: int | None = Field(default=None, ge=1, le=24 * 63)
+    target: FanOutTarget | None = None
+    """Organization mode: the member account region this invocation reads (the fan-out
+    state machine's item); absent, the function's own account and region."""
 
     @model_validator(mode="before")
     @classmethod
@@ -46,13 +69,23 @@ class ScheduledScan(BaseModel):
 class ScheduledMeter(ScheduledScan):
     """The hourly meter's schedule event: only the scheduled instant matters."""
 
-    task: Literal["meter"] = "meter"  # type: ignore[assignment]
+    task: Literal["meter", "cost-meter"] = "meter"  # type: ignore[assignment]
 
 
 class ScheduledNotify(ScheduledScan):
     """The nightly notifier's schedule event."""
 
     task: Literal["notify"] = "notify"  # type: ignore[assignment]
+
+
+class FanOutEvent(ScheduledScan):
+    """The fan-out state machine's calls to the targets function: ``list`` the (account,
+    region) targets of a task, or ``report`` what each target's invocation gave."""
+
+    source: str = "spendwatch.fanout"
+    task: Literal["idle-scan", "cost-meter", "notify"]  # type: ignore[assignment]
+    action: Literal["list", "report"]
+    results: list[dict[str, Any]] = Field(default_factory=list)
 
 
 E = TypeVar("E", bound=ScheduledScan)

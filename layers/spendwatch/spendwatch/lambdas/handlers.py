@@ -12,16 +12,26 @@ from pathlib import Path
 from typing import Any
 
 from spendwatch.aws.ledger import Ledger
+from spendwatch.aws.organizations import active_accounts
 from spendwatch.aws.reports import ReportStore
 from spendwatch.aws.session import AwsContext, lambda_aws
 from spendwatch.aws.sns import Publisher
+from spendwatch.aws.ssm import read_parameter
+from spendwatch.core.accounts import organization_targets, parse_accounts
 from spendwatch.core.errors import InputError
 from spendwatch.core.metering import METRICS_RETENTION, CostRecord, Interval
 from spendwatch.core.money import format_money
 from spendwatch.core.timestamps import align_down, format_utc
-from spendwatch.lambdas.config import CostMeterConfig, IdleScanConfig, NotifierConfig
-from spendwatch.lambdas.emf import emit_meter_metrics, emit_meter_run, emit_notifier_metrics, emit_scan_metrics
-from spendwatch.lambdas.events import ScheduledMeter, ScheduledNotify, ScheduledScan
+from spendwatch.lambdas.config import CostMeterConfig, IdleScanConfig, NotifierConfig, TargetsConfig, member_external_id
+from spendwatch.lambdas.emf import (
+    emit_fanout_report,
+    emit_meter_metrics,
+    emit_meter_run,
+    emit_notifier_metrics,
+    emit_scan_metrics,
+)
+from spendwatch.lambdas.events import FanOutEvent, ScheduledMeter, ScheduledNotify, ScheduledScan
+from spendwatch.services.estate import home_account, open_target
 from spendwatch.services.meter import run_meter, settle_day
 from spendwatch.services.notify import NotifySettings, prepare, send
 from spendwatch.services.prices import PriceSettings
@@ -30,8 +40,17 @@ from spendwatch.services.scan import ScanSettings, run_scan
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
+def _where(aws: AwsContext, event: ScheduledScan) -> AwsContext:
+    """The account region an invocation reads: its own, or the fan-out's target (through
+    the member role; the ledger stays central)."""
+    if event.target is None:
+        return aws
+    return open_target(aws, event.target.to_target(), member_external_id())
+
+
 def idle_scan(event: ScheduledScan, config: IdleScanConfig, log: Any) -> dict[str, Any]:
-    aws = lambda_aws(config.region, event.scheduled_time)
+    central = lambda_aws(config.region, event.scheduled_time)
+    aws = _where(central, event)
     settings = ScanSettings(
         lookback_hours=event.lookback_hours or config.lookback_hours,
         history_hours=config.history_hours,
@@ -43,13 +62,14 @@ def idle_scan(event: ScheduledScan, config: IdleScanConfig, log: Any) -> dict[st
         ),
     )
     report = run_scan(aws, settings)
-    document = report.to_json()
-    stored = ReportStore(aws.client("dynamodb"), config.table_name, aws.retry).put(document, report.scanned_at, report.region)
+    document = report.to_json(event.target.account_id if event.target else "")
+    stored = ReportStore(aws.client("dynamodb"), config.table_name, aws.retry).put(document, report.scanned_at, report.place)
     if stored.created:  # a replayed delivery must not count the same night twice in CloudWatch
         emit_scan_metrics(report, config.namespace, config.endpoint_metrics)
     summary = {
         **document["summary"],
         "scanned_at": document["scanned_at"],
+        "account_id": document["account_id"],
         "region": report.region,
         "stored": stored.created,
         "report_key": {"pk": stored.key[0], "sk": stored.key[1]},
@@ -88,13 +108,15 @@ def cost_meter(
     and an interval holding an unpriced resource (with no last known price) is not passed."""
     wall = clock()
     check_schedule(event.scheduled_time, config.interval_minutes, wall)
-    aws = lambda_aws(config.region, min(event.scheduled_time, wall))
+    central = lambda_aws(config.region, min(event.scheduled_time, wall))
     # Retries wait only while the Lambda has time left beyond its margin: past that, the run
     # stops at a whole interval and the next one resumes.
-    aws = replace(aws, retry=aws.retry.with_deadline(lambda: remaining_ms() / 1000 - config.deadline_margin_s))
+    central = replace(central, retry=central.retry.with_deadline(lambda: remaining_ms() / 1000 - config.deadline_margin_s))
+    aws = _where(central, event)
+    where = aws.place  # the ledger partition of this account region
     ledger = Ledger(aws.client("dynamodb"), config.table_name, aws.retry)
     end = align_down(aws.now - timedelta(minutes=config.settle_minutes), config.interval_minutes)
-    last = ledger.meter_state(config.region)
+    last = ledger.meter_state(where)
     if last is not None:
         start = last
     else:  # the first run: the configured backfill, or at least the last closed interval
@@ -111,8 +133,8 @@ def cost_meter(
         # that wrote it. EMF is checked against the wall clock: CloudWatch drops timestamps
         # over two weeks old.
         if written:
-            emit_meter_metrics(config.region, interval, written, config.namespace, wall)
-        ledger.advance(config.region, interval.end, interval.start)
+            emit_meter_metrics(aws.region, interval, written, config.namespace, wall)
+        ledger.advance(where, interval.end, interval.start)
 
     run = (
         run_meter(
@@ -132,14 +154,15 @@ def cost_meter(
     if run and run.held_at and last is None and not run.metered:
         # Held on the very first interval: anchor the ledger's start there, so that the next
         # run's backfill begins at the same hour instead of sliding past it.
-        ledger.advance(config.region, run.held_at.start, run.held_at.start)
+        ledger.advance(where, run.held_at.start, run.held_at.start)
         last = run.held_at.start
     metered_until = run.metered[-1].end if run and run.metered else last
     settled = _settle_yesterday(aws, ledger, config, prices) if not (run and run.stopped_early) else None
     lag = (aws.now - metered_until).total_seconds() / 3600 if metered_until else 0.0
-    emit_meter_run(config.region, run.unpriced if run else 0, round(lag, 2), config.namespace)
+    emit_meter_run(aws.region, run.unpriced if run else 0, round(lag, 2), config.namespace)
     summary = {
-        "region": config.region,
+        "account_id": event.target.account_id if event.target else None,
+        "region": aws.region,
         "from": format_utc(start),
         "to": format_utc(end),
         "intervals": len(run.metered) if run else 0,
@@ -166,7 +189,7 @@ def _settle_yesterday(aws: AwsContext, ledger: Ledger, config: CostMeterConfig, 
     ledger is not settled (there is nothing to correct before the meter began)."""
     today = align_down(aws.now, 1440)
     yesterday = today - timedelta(days=1)
-    progress = ledger.meter_progress(config.region)
+    progress = ledger.meter_progress(aws.place)
     if (
         aws.now < today + timedelta(hours=config.settle_after_hours)
         or progress.first_start is None
@@ -177,7 +200,7 @@ def _settle_yesterday(aws: AwsContext, ledger: Ledger, config: CostMeterConfig, 
     ):
         return None
     run = settle_day(aws, ledger, yesterday, config.interval_minutes, prices)
-    ledger.mark_settled(config.region, today)
+    ledger.mark_settled(aws.place, today)
     return {
         "day": f"{yesterday:%Y-%m-%d}",
         "corrections": len(run.corrections),
@@ -190,7 +213,7 @@ def notifier(event: ScheduledNotify, config: NotifierConfig, log: Any) -> dict[s
     """Publish the latest idle report (a digest per team) and newly crossed budget
     thresholds. A failed publish raises: Lambda retries, then the event goes to the
     dead-letter queue; the report stays in the table and nothing sent is sent again."""
-    aws = lambda_aws(config.region, event.scheduled_time)
+    aws = _where(lambda_aws(config.region, event.scheduled_time), event)
     ledger = Ledger(aws.client("dynamodb"), config.table_name, aws.retry)
     store = ReportStore(aws.client("dynamodb"), config.table_name, aws.retry)
     settings = NotifySettings(
@@ -199,11 +222,12 @@ def notifier(event: ScheduledNotify, config: NotifierConfig, log: Any) -> dict[s
     prepared = prepare(aws, ledger, store, settings, event.scheduled_time)
     for problem in prepared.problems:
         log.warning("budget not read", extra={"problem": problem})
-    sent = send(Publisher(aws.client("sns"), aws.retry), ledger, config.region, config.topic_arn, prepared, event.scheduled_time)
+    sent = send(Publisher(aws.client("sns"), aws.retry), ledger, aws.place, config.topic_arn, prepared, event.scheduled_time)
     alerts = sum(1 for n, _ in prepared.messages if n.kind == "budget")
-    emit_notifier_metrics(config.region, sent, alerts, config.namespace)
+    emit_notifier_metrics(aws.region, sent, alerts, config.namespace)
     summary = {
-        "region": config.region,
+        "account_id": event.target.account_id if event.target else None,
+        "region": aws.region,
         "report_scanned_at": prepared.report_scanned_at,
         "sent": sent,
         "idle_digests": sent - alerts,
@@ -212,4 +236,34 @@ def notifier(event: ScheduledNotify, config: NotifierConfig, log: Any) -> dict[s
         "budget_problems": prepared.problems,
     }
     log.info("notifier done", extra={"summary": summary})
+    return summary
+
+
+def targets(event: FanOutEvent, config: TargetsConfig, log: Any) -> dict[str, Any]:
+    """The fan-out's two ends. ``list``: the (account, region) targets of the task, from the
+    accounts parameter or AWS Organizations. ``report``: which targets failed, by name
+    (logged, counted in ``FailedTargets``: the alarm fires), after the others completed."""
+    base = {"task": event.task, "scheduled_time": format_utc(event.scheduled_time)}
+    aws = lambda_aws(config.region, event.scheduled_time)
+    if event.action == "list":
+        home = home_account(aws)
+        if config.accounts_parameter:
+            text = read_parameter(aws.client("ssm"), config.accounts_parameter, "SPENDWATCH_ACCOUNTS_PARAMETER")
+            found, _ = parse_accounts(text, config.accounts_parameter, home, config.regions)
+        else:
+            accounts = active_accounts(aws.client("organizations"), aws.retry)
+            found = organization_targets(accounts, config.regions, config.role_name, home)
+        log.info("fan-out targets", extra={"task": event.task, "targets": len(found)})
+        return {**base, "targets": [t.to_json() for t in found]}
+    failed = [r for r in event.results if isinstance(r, dict) and r.get("error")]
+    names = []
+    for result in failed:
+        target = result.get("target") or {}
+        error = result["error"] if isinstance(result["error"], dict) else {"Error": str(result["error"])}
+        names.append(f"{target.get('account_id', '?')} {target.get('region', '?')}: {error.get('Error', 'failed')}")
+    emit_fanout_report(event.task, len(failed), len(event.results) - len(failed), config.namespace)
+    if failed:
+        log.error("fan-out targets failed", extra={"task": event.task, "failed": names})
+    summary = {**base, "targets": len(event.results), "failed": names}
+    log.info("fan-out done", extra={"summary": summary})
     return summary

@@ -28,6 +28,44 @@ def run_chargeback(
     records, to name the unallocated capacity in it exactly (the stored keys stay as written)."""
     if by not in GROUP_KEYS:
         raise InputError("--by", f"must be one of {', '.join(GROUP_KEYS)}, got {by!r}")
+    return _chargeback(ledger, region, by, month, start, end, interval_minutes)
+
+
+def run_org_chargeback(
+    ledger: Ledger,
+    places: list[tuple[str, str, str]],
+    by: str,
+    month: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    interval_minutes: int = 60,
+) -> cb.Chargeback:
+    """Chargeback over several account regions, ``places`` = (account id, region, ledger
+    place): each is read as its own, then merged (``--by account`` / ``--by region`` too)."""
+    if by not in cb.BY_KEYS:
+        raise InputError("--by", f"must be one of {', '.join(cb.BY_KEYS)}, got {by!r}")
+    parts = []
+    first = last = None
+    for account_id, region, place in places:
+        part = _chargeback(ledger, place, "team" if by in cb.PLACE_KEYS else by, month, start, end, interval_minutes)
+        first, last = part.start, part.end
+        parts.append((account_id if by == "account" else region, part))
+    if first is None or last is None:
+        first, last = month_bounds(month) if month is not None else (start, end)
+    assert first is not None
+    assert last is not None
+    return cb.merge(parts, by, first, last)
+
+
+def _chargeback(
+    ledger: Ledger,
+    region: str,
+    by: str,
+    month: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    interval_minutes: int,
+) -> cb.Chargeback:
     if month is not None:
         first, last = month_bounds(month)
         rollups = ledger.rollups(region, month, by)

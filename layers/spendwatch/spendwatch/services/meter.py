@@ -11,7 +11,6 @@ from spendwatch.aws.cloudtrail import CloudTrailHistory
 from spendwatch.aws.cloudwatch import CloudWatchMetrics
 from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.retry import OutOfTime
-from spendwatch.aws.sagemaker import SageMakerInventory
 from spendwatch.aws.session import AwsContext
 from spendwatch.core.errors import InputError
 from spendwatch.core.inventory import Inventory
@@ -19,11 +18,13 @@ from spendwatch.core.metering import CostRecord, Finding, Interval, intervals, m
 from spendwatch.core.settle import corrections
 from spendwatch.core.snapshot import Deletion, reconcile
 from spendwatch.core.timestamps import align_down, format_utc
+from spendwatch.services.estate import collect_inventory
 from spendwatch.services.prices import PriceSettings, resolve_meter_prices
 
 log = logging.getLogger(__name__)
 CHUNK = 24  # intervals read from CloudWatch at once
 MAX_RANGE = timedelta(days=400)
+FULL_DESCRIBE_EVERY = timedelta(hours=24)  # LastModifiedTime is trusted for a day at most
 DELETION_LOOKBACK = timedelta(hours=1)  # CloudTrail delivers events within minutes; look a little before the snapshot
 
 Progress = Callable[[str, int, int], None]
@@ -75,10 +76,16 @@ def check_range(start: datetime, end: datetime, interval_minutes: int, now: date
 def metered_inventory(aws: AwsContext, ledger: Ledger) -> tuple[Inventory, list[Finding], int]:
     """The estate to meter: what exists now, plus what the meter's last snapshot held that has
     been deleted since (bounded by its deletion time from CloudTrail). The new snapshot is
-    saved before any record is written, so a crash cannot lose a deletion."""
+    saved before any record is written, so a crash cannot lose a deletion.
+
+    Between full descriptions (one a day, ``FULL_DESCRIBE_EVERY``), the last snapshot's
+    resources whose ``LastModifiedTime`` and status have not moved are not described again."""
     memory = ledger.memory()
-    current = SageMakerInventory(aws.client("sagemaker"), aws.retry, aws.workers).collect(aws.region)
-    previous = memory.snapshot(aws.region)
+    place = Inventory(aws.region, (), (), account_id=aws.account_id).place
+    previous = memory.snapshot(place)
+    fresh = previous is not None and previous.described_at is not None and aws.now - previous.described_at < FULL_DESCRIBE_EVERY
+    current = collect_inventory(aws, previous=previous.inventory if previous is not None and fresh else None)
+    described_at = None if fresh else aws.now
     deletions: list[Deletion] = []
     gone = 0
     if previous is not None:
@@ -89,7 +96,7 @@ def metered_inventory(aws: AwsContext, ledger: Ledger) -> tuple[Inventory, list[
         if gone:
             history = CloudTrailHistory(aws.client("cloudtrail"), aws.retry)
             deletions = history.deletions(previous.taken_at - DELETION_LOOKBACK, aws.now)
-    snapshot, findings = reconcile(current, previous, deletions, aws.now)
+    snapshot, findings = reconcile(current, previous, deletions, aws.now, described_at)
     memory.save_snapshot(snapshot)
     return snapshot.inventory, findings, gone
 
@@ -189,7 +196,7 @@ def settle_day(aws: AwsContext, ledger: Ledger, day: datetime, interval_minutes:
         result = meter(inventory, samples, book, interval)
         fresh.extend(result.records)
         run.findings.extend(f for f in result.findings if f not in run.findings)
-    existing = list(ledger.records(aws.region, periods[0].start, periods[-1].end))
+    existing = list(ledger.records(inventory.place, periods[0].start, periods[-1].end))
     appended = corrections(existing, fresh)
     run.corrections = [r for r in appended if r.correction]
     run.added = [r for r in appended if not r.correction]

@@ -17,7 +17,6 @@ from pathlib import Path
 from spendwatch.aws.ledger import FAILED, SENT, Ledger
 from spendwatch.aws.reports import ReportStore
 from spendwatch.aws.retry import ambiguous
-from spendwatch.aws.sagemaker import SageMakerInventory
 from spendwatch.aws.session import AwsContext
 from spendwatch.aws.sns import Publisher
 from spendwatch.aws.ssm import read_parameter
@@ -27,6 +26,7 @@ from spendwatch.core.inventory import Inventory
 from spendwatch.core.ledger import group_value, sent_key
 from spendwatch.core.notifications import UNTAGGED_TEAM, Notification, budget_alert, idle_digests
 from spendwatch.core.timestamps import month_bounds
+from spendwatch.services.estate import collect_inventory
 from spendwatch.services.files import read_text
 
 log = logging.getLogger(__name__)
@@ -117,18 +117,18 @@ def prepare(
 ) -> Prepared:
     """The messages due now; without a report store, budgets only."""
     prepared = Prepared()
-    report = store.latest(aws.region) if store is not None else None
+    report = store.latest(aws.place) if store is not None else None
     if store is not None and report is None:
-        log.warning("no idle report stored for %s: nothing to report", aws.region)
+        log.warning("no idle report stored for %s: nothing to report", aws.place)
     if report is not None:
         prepared.report_scanned_at = report["scanned_at"]
-        digests = idle_digests(report, aws.region, report["scanned_at"])
+        digests = idle_digests(report, aws.place, report["scanned_at"])
         if digests:
-            pk, _ = sent_key(aws.region, digests[0].state_key)
+            pk, _ = sent_key(aws.place, digests[0].state_key)
             done = ledger.sent(pk)
-            prepared.messages += [(d, []) for d in digests if sent_key(aws.region, d.state_key)[1] not in done]
+            prepared.messages += [(d, []) for d in digests if sent_key(aws.place, d.state_key)[1] not in done]
 
-    inventory = SageMakerInventory(aws.client("sagemaker"), aws.retry, aws.workers).collect(aws.region)
+    inventory = collect_inventory(aws)
     tagged, problems = bg.from_tags(inventory)
     try:
         document = load_budget_config(aws, settings)
@@ -138,9 +138,9 @@ def prepare(
         document, problems = bg.BudgetConfig(), [*problems, str(exc)]
     config = bg.merge(document, tagged, problems)
     prepared.problems = list(config.problems)
-    prepared.statuses = budget_statuses(ledger, aws.region, config, now)
+    prepared.statuses = budget_statuses(ledger, aws.place, config, now)
     month = f"{now:%Y-%m}"
-    done = ledger.sent(sent_key(aws.region, ("budget", month))[0])
+    done = ledger.sent(sent_key(aws.place, ("budget", month))[0])
     for status in prepared.statuses:
         budget = status.budget
         new = [t for t in status.crossed if f"{budget.scope}#{budget.key}#{t}" not in done]
@@ -151,7 +151,7 @@ def prepare(
         top = max(actual, key=int) if actual else bg.FORECAST if bg.FORECAST in new else None
         if top is not None:
             others: list[tuple[str, ...]] = [("budget", month, budget.scope, budget.key, t) for t in new if t != top]
-            prepared.messages.append((budget_alert(status, top, team, aws.region, now), others))
+            prepared.messages.append((budget_alert(status, top, team, aws.place, now), others))
     return prepared
 
 

@@ -4,6 +4,7 @@ the emulated fleet's prices."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -75,9 +76,10 @@ def _resolve(
         prices, specs = load_overrides(text, aws.region, source)
         book = book.with_specs(specs).with_prices(prices, source)
         overrides.append((prices, source))
-    if aws.emulator is not None and aws.emulator.prices_usd_per_hour:
-        overrides.append((dict(aws.emulator.prices_usd_per_hour), "fleet prices_usd_per_hour"))
-        book = book.with_prices(aws.emulator.prices_usd_per_hour, "fleet prices_usd_per_hour")
+    fleet_prices = _fleet_prices(aws)
+    if fleet_prices:
+        overrides.append((dict(fleet_prices), "fleet prices_usd_per_hour"))
+        book = book.with_prices(fleet_prices, "fleet prices_usd_per_hour")
     for prices, source in overrides:
         live.update({t: (p, source) for t, p in prices.items()})
         failed -= set(prices)
@@ -92,3 +94,12 @@ def _override_texts(aws: AwsContext, settings: PriceSettings) -> list[tuple[str,
         name = settings.price_parameter
         texts.append((read_parameter(aws.client("ssm"), name, "prices parameter"), f"ssm:{name}"))
     return texts
+
+
+def _fleet_prices(aws: AwsContext) -> Mapping[str, Decimal]:
+    """With --fleet: the prices of the estate ``aws`` reads (an organization's estates may each have their own)."""
+    if aws.emulator is None:
+        return {}
+    by_estate = getattr(aws.emulator, "prices_by_estate", None) or {}
+    own = by_estate.get((aws.account_id or aws.emulator.account_id, aws.region))
+    return own if own is not None else aws.emulator.prices_usd_per_hour

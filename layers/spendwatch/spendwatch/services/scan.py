@@ -11,12 +11,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from spendwatch.aws.cloudwatch import CloudWatchMetrics
-from spendwatch.aws.sagemaker import SageMakerInventory
 from spendwatch.aws.session import AwsContext
 from spendwatch.core.errors import InputError
 from spendwatch.core.idle import ScanReport, classify
 from spendwatch.core.timestamps import floor_minute
 from spendwatch.core.usage import usage_series
+from spendwatch.services.estate import collect_inventory
 from spendwatch.services.prices import PriceSettings, resolve_prices
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,7 @@ def run_scan(
     now = floor_minute(now or aws.now)
     if aws.emulator is not None:  # the emulated CloudWatch holds the fleet's history, no more
         settings = replace(settings, history_hours=min(settings.history_hours, aws.emulator.history_hours))
-    inventory = SageMakerInventory(aws.client("sagemaker"), aws.retry, aws.workers).collect(
-        aws.region, (lambda d, t: progress("inventory", d, t)) if progress else None
-    )
+    inventory = collect_inventory(aws, (lambda d, t: progress("inventory", d, t)) if progress else None)
     log.info("inventory: %d endpoints, %d inference components", len(inventory.endpoints), len(inventory.components))
     metrics = CloudWatchMetrics(aws.client("cloudwatch"), aws.retry)
     usage = metrics.usage(
