@@ -28,7 +28,9 @@ def _estate_endpoints(a: int, r: int) -> list[dict[str, Any]]:
         "genai-shared",
         instance_type="ml.g6.12xlarge",
         components=[
-            component("ic-chat", copies=1 + (a + r) % 2, traffic=[seg("2026-11-19T12:00:00Z", NOW, 120)], tags={"team": "search"}),
+            component(
+                "ic-chat", copies=1 + (a + r) % 2, traffic=[seg("2026-11-19T12:00:00Z", NOW, 120)], tags={"team": "search"}
+            ),
             component("ic-batch", copies=1, tags={"team": f"team-{a}"}),
         ],
         metrics={"enhanced": True, "publish_frequency_s": 60},

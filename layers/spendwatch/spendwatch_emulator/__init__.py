@@ -23,9 +23,11 @@ __all__ = ["LEDGER_TABLE", "EmulatedAws", "Fleet", "demo_fleet", "load_fleet", "
 
 @contextmanager
 def open_fleet(fleet: str | Path | Fleet, **options: Any) -> Iterator[AwsContext]:
-    """An ``AwsContext`` on the emulated AWS seeded from ``fleet``. Its clock is the fleet's
-    ``now``; ``aws.emulator.set_clock(when)`` moves the emulated AWS's (the context's ``now``
-    is the caller's to move)."""
+    """An ``AwsContext`` on the emulated AWS seeded from ``fleet``, in its central account and
+    region. Its clock is the fleet's ``now``; ``aws.emulator.set_clock(when)`` moves the
+    emulated AWS's (the context's ``now`` is the caller's to move). ``options`` are
+    ``EmulatedAws``'s: ``page_datapoints``, ``lost_replies``, ``spared``, ``denied_accounts``,
+    ``tagging_covers_components``, ``latency_s``."""
     spec = fleet if isinstance(fleet, Fleet) else load_fleet(fleet)
     with EmulatedAws(spec, **options) as emulator:
         assert emulator.session is not None
@@ -33,11 +35,15 @@ def open_fleet(fleet: str | Path | Fleet, **options: Any) -> Iterator[AwsContext
             account_id=spec.account_id,
             history_start=spec.history_start,
             history_hours=spec.history_hours,
-            prices_usd_per_hour=dict(spec.prices_usd_per_hour),
-            endpoint_count=len(spec.endpoints),
+            prices_usd_per_hour=dict(spec.central_prices_usd_per_hour),
+            endpoint_count=sum(len(estate.endpoints) for estate in spec.estates),
             table_name=LEDGER_TABLE,
             calls=emulator.calls,
             set_clock=emulator.set_clock,
+            estates=tuple(estate.key for estate in spec.estates),
+            prices_by_estate={estate.key: dict(estate.prices_usd_per_hour) for estate in spec.estates},
+            attach=emulator.attach,
+            calls_by_estate=emulator.calls_by_estate,
         )
         yield AwsContext(spec.region, spec.now, emulator.session, NO_WAIT_RETRY, 1, None, handle)
 

@@ -2,7 +2,7 @@
 
 This one module is used by the CLI, the demo, the tests and the benchmarks alike.
 
-* moto serves DynamoDB, SNS, SQS and SSM.
+* moto serves DynamoDB, SNS, SQS and SSM (the central account's).
 * Emulated here, answering at botocore's ``before-call`` event exactly where the real
   service would answer: SageMaker ListEndpoints, DescribeEndpoint, DescribeEndpointConfig
   (moto drops ``MetricsConfig`` and refuses current GPU instance types),
@@ -11,7 +11,13 @@ This one module is used by the CLI, the demo, the tests and the benchmarks alike
   CloudWatch GetMetricData and ListMetrics (from an index computed from the fleet's traffic
   segments: moto scans every stored datapoint per query, has no NextToken paging and no
   metric math), CloudTrail LookupEvents (the fleet's deletions: moto keeps no event
-  history) and Pricing GetProducts (moto has no Pricing API).
+  history), Pricing GetProducts (moto has no Pricing API), Resource Groups Tagging API
+  GetResources, STS AssumeRole and GetCallerIdentity, and Organizations ListAccounts (an
+  organization of the fleet's accounts).
+* Estates: the fleet's endpoints live in estates, each an (account, region). Every SageMaker,
+  CloudWatch, CloudTrail and Tagging answer is for the estate of the caller's account (the
+  central account, or the one whose role the caller's credentials were assumed from) and the
+  client's region; an (account, region) without an estate is an empty region.
 * The clock: every answer is as of ``clock``, the fleet's ``now`` until ``set_clock`` moves
   it (anywhere in the fleet's history). Moving it only moves the instant answers are
   computed at: nothing is re-seeded.
@@ -32,12 +38,16 @@ import json
 import math
 import os
 import random
+import re
 import threading
+import time
 import uuid
+from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
@@ -53,6 +63,7 @@ from spendwatch_emulator.fleet import (
     Fleet,
     FleetComponent,
     FleetEndpoint,
+    FleetEstate,
     FleetVariant,
     Gap,
     Lifetime,
@@ -71,8 +82,16 @@ LIST_METRICS_PAGE = 500
 LIST_METRICS_RECENT = timedelta(days=14)  # ListMetrics forgets metrics quiet for two weeks
 CLOUDTRAIL_RETENTION = timedelta(days=90)  # LookupEvents sees the last 90 days of management events
 LOOKUP_EVENTS_PAGE = 50  # LookupEvents' default and largest MaxResults
+LIST_ACCOUNTS_PAGE = 20  # ListAccounts' default and largest MaxResults
+TAGGING_PAGE, TAGGING_MOST = 50, 100  # GetResources' default and largest ResourcesPerPage
+ORGANIZATION_ID = "o-emulatedorg"  # the model's pattern: o- and 10 to 32 lowercase letters or digits
+CENTRAL_ROLE, CENTRAL_SESSION = "SpendwatchOperator", "spendwatch"  # who the central session's credentials are
+MAX_SESSION_S = 43_200  # AssumeRole's largest DurationSeconds
 _PARAMS = "spendwatch_emulator_params"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# An access key the emulated AssumeRole issued: ASIA, the role's account, a serial (20 characters, as AWS's).
+_ASSUMED_KEY = re.compile(r"^ASIA(\d{12})[0-9A-F]{4}$")
+_ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$")
 
 
 class EmulatorError(Exception):
@@ -207,7 +226,7 @@ class MetricIndex:
 
 
 # ---------------------------------------------------------------------------------------
-# The emulated AWS.
+# One estate: an account's region, seeded from the fleet.
 
 
 @dataclass(frozen=True)
@@ -217,6 +236,7 @@ class _Endpoint:
     arn: str
     config_name: str
     instances: tuple[Timeline | None, ...]  # per variant; None for a serverless variant
+    modified: tuple[datetime, ...]  # CreationTime and every instance count change, in order
 
 
 @dataclass(frozen=True)
@@ -224,6 +244,341 @@ class _Component:
     description: dict[str, Any]  # DescribeInferenceComponent's answer, without its RuntimeConfig
     lifetime: Lifetime
     copies: Timeline
+    modified: tuple[datetime, ...]  # CreationTime and every copy count change, in order
+
+
+@dataclass(frozen=True)
+class _Tagged:
+    """A resource the Tagging API lists: one with at least one tag."""
+
+    arn: str
+    resource_type: str  # "endpoint" or "inference-component"
+    lifetime: Lifetime
+    tags: dict[str, str]
+
+
+def _changes(created: datetime, timelines: list[Timeline]) -> tuple[datetime, ...]:
+    """``created`` and every later instant at which one of ``timelines`` changes its count."""
+    times = {created}
+    for timeline in timelines:
+        previous = 0  # a timeline counts 0 before its first step
+        for start, count in timeline.steps:
+            if start > created and count != previous:
+                times.add(start)
+            previous = count
+    return tuple(sorted(times))
+
+
+def _price_list(region: str, overrides: Mapping[str, Decimal]) -> dict[str, str]:
+    """The Pricing API's hosting prices in ``region``: the built-in price book's, overlaid with ``overrides``."""
+    prices = {t: str(p) for t, (p, _) in BUILTIN_PRICES.get(region, {}).items()}
+    prices.update({t: str(p) for t, p in overrides.items()})
+    return prices
+
+
+def _latest(times: tuple[datetime, ...], when: datetime) -> datetime:
+    """The latest of ``times`` at or before ``when`` (the first if none is)."""
+    return times[max(bisect_right(times, when) - 1, 0)]
+
+
+class _Estate:
+    """An account's region: its SageMaker resources, CloudWatch metrics, CloudTrail events and
+    prices. An estate the fleet does not hold is empty (made on first use)."""
+
+    def __init__(self, fleet: Fleet, account_id: str, region: str, spec: FleetEstate | None, clock: datetime) -> None:
+        self.fleet = fleet
+        self.account_id = account_id
+        self.region = region
+        self.spec = spec
+        self.metrics = MetricIndex(fleet.history_start, fleet.now)
+        self.metrics.set_clock(clock)
+        self.configs: dict[str, dict[str, Any]] = {}
+        self.endpoints: dict[str, _Endpoint] = {}
+        self.components: dict[str, _Component] = {}
+        self.tags: dict[str, tuple[Lifetime, dict[str, str]]] = {}  # by ARN: endpoints and components
+        self.tagged: list[_Tagged] = []  # what GetResources lists, by ARN
+        self.trail: list[dict[str, Any]] = []  # LookupEvents' events, newest first
+        self.listings: dict[str, tuple[Any, list[Any]]] = {}  # by operation: the last listing made (see _listing)
+        self.prices = _price_list(region, spec.prices_usd_per_hour if spec is not None else fleet.prices_usd_per_hour)
+
+    def arn(self, kind: str, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{kind}/{name.lower()}"
+
+    def seed(self) -> None:
+        if self.spec is None:
+            return
+        role = f"arn:aws:iam::{self.account_id}:role/SageMakerExecutionRole"
+        prefix = f"{self.spec.where}." if self.spec.where else ""
+        for index, endpoint in enumerate(self.spec.endpoints):
+            where = f"{prefix}endpoints[{index}] ({endpoint.name})"
+            config_name = f"{endpoint.name}-config"
+            lifetime = endpoint_lifetime(endpoint)
+            arn = self.arn("endpoint", endpoint.name)
+            instances = tuple(None if v.serverless is not None else instance_timeline(endpoint, v) for v in endpoint.variants)
+            modified = _changes(endpoint.created_at, [t for t in instances if t is not None])
+            self.endpoints[endpoint.name] = _Endpoint(endpoint, lifetime, arn, config_name, instances, modified)
+            self.tags[arn] = (lifetime, dict(endpoint.tags))
+            if endpoint.tags:
+                self.tagged.append(_Tagged(arn, "endpoint", lifetime, dict(endpoint.tags)))
+            self.configs[config_name] = self._config_response(endpoint, config_name, role)
+            if endpoint.deleted_at is not None:
+                self.trail.append(self._deletion("DeleteEndpoint", "Endpoint", endpoint.name, endpoint.deleted_at))
+            self._seed_components(endpoint)
+            self._seed_metrics(endpoint, where)
+        self.trail.sort(key=lambda e: (e["EventTime"], e["EventId"]), reverse=True)
+        self.tagged.sort(key=lambda t: t.arn)
+
+    def _config_response(self, endpoint: FleetEndpoint, config_name: str, role: str) -> dict[str, Any]:
+        variants = []
+        for variant in endpoint.variants:
+            entry: dict[str, Any] = {"VariantName": variant.name}
+            if variant.serverless is not None:
+                entry["ServerlessConfig"] = {
+                    "MemorySizeInMB": variant.serverless.memory_mb,
+                    "MaxConcurrency": variant.serverless.max_concurrency,
+                }
+            else:
+                entry["InstanceType"] = variant.instance_type
+                entry["InitialInstanceCount"] = max(1, instance_timeline(endpoint, variant).at(endpoint.created_at))
+            if variant.inference_components is None:
+                entry["ModelName"] = f"{endpoint.name}-{variant.name}"[:63]
+                entry["InitialVariantWeight"] = 1.0
+            else:
+                entry["RoutingConfig"] = {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+            variants.append(entry)
+        response: dict[str, Any] = {
+            "EndpointConfigName": config_name,
+            "EndpointConfigArn": self.arn("endpoint-config", config_name),
+            "ProductionVariants": variants,
+            "CreationTime": endpoint.created_at,
+            "MetricsConfig": {
+                "EnableEnhancedMetrics": endpoint.metrics.enhanced,
+                "MetricPublishFrequencyInSeconds": endpoint.metrics.publish_frequency_s,
+            },
+        }
+        if any(v.inference_components is not None for v in endpoint.variants):
+            response["ExecutionRoleArn"] = role
+        if endpoint.kind == "async":
+            response["AsyncInferenceConfig"] = {
+                "OutputConfig": {"S3OutputPath": f"s3://sagemaker-{self.region}-{self.account_id}/async/{endpoint.name}/"}
+            }
+        return response
+
+    def _seed_components(self, endpoint: FleetEndpoint) -> None:
+        for variant in endpoint.variants:
+            for component in variant.inference_components or []:
+                created = component.created_at or endpoint.created_at
+                lifetime = component_lifetime(endpoint, component)
+                arn = self.arn("inference-component", component.name)
+                description = {
+                    "InferenceComponentName": component.name,
+                    "InferenceComponentArn": arn,
+                    "EndpointName": endpoint.name,
+                    "EndpointArn": self.arn("endpoint", endpoint.name),
+                    "VariantName": variant.name,
+                    "Specification": {
+                        "ModelName": component.model_name or component.name,
+                        # A CPU-only component names no accelerators (the API's minimum is 1).
+                        "ComputeResourceRequirements": {
+                            k: v
+                            for k, v in (
+                                ("NumberOfCpuCoresRequired", component.cpu_cores_per_copy),
+                                ("NumberOfAcceleratorDevicesRequired", component.accelerators_per_copy),
+                                ("MinMemoryRequiredInMb", component.memory_mb_per_copy),
+                            )
+                            if v
+                        },
+                    },
+                    "CreationTime": created,
+                    "LastModifiedTime": created,
+                    "InferenceComponentStatus": "InService",
+                }
+                copies = copies_timeline(endpoint, component)
+                self.components[component.name] = _Component(description, lifetime, copies, _changes(created, [copies]))
+                self.tags[arn] = (lifetime, dict(component.tags))
+                if component.tags:
+                    self.tagged.append(_Tagged(arn, "inference-component", lifetime, dict(component.tags)))
+                if component.deleted_at is not None:
+                    self.trail.append(
+                        self._deletion("DeleteInferenceComponent", "InferenceComponent", component.name, component.deleted_at)
+                    )
+
+    def _deletion(self, event_name: str, resource_type: str, resource_name: str, when: datetime) -> dict[str, Any]:
+        """The management event of a deletion, as LookupEvents returns it."""
+        account = self.account_id
+        key = f"{account}/{event_name}/{resource_name}/{when.isoformat()}"
+        event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, key))
+        access_key = "ASIA" + hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16].upper()
+        user = "fleet-operator"
+        parameter = "endpointName" if resource_type == "Endpoint" else "inferenceComponentName"
+        record = {
+            "eventVersion": "1.09",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "principalId": f"AROAEMULATEDFLEETOPS:{user}",
+                "arn": f"arn:aws:sts::{account}:assumed-role/FleetOperator/{user}",
+                "accountId": account,
+                "accessKeyId": access_key,
+            },
+            "eventTime": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "eventSource": "sagemaker.amazonaws.com",
+            "eventName": event_name,
+            "awsRegion": self.region,
+            "sourceIPAddress": "198.51.100.7",
+            "userAgent": "aws-cli/2.22.0 (emulated)",
+            "requestParameters": {parameter: resource_name},
+            "responseElements": None,
+            "requestID": str(uuid.uuid5(uuid.NAMESPACE_OID, key)),
+            "eventID": event_id,
+            "readOnly": False,
+            "eventType": "AwsApiCall",
+            "managementEvent": True,
+            "recipientAccountId": account,
+            "eventCategory": "Management",
+        }
+        return {
+            "EventId": event_id,
+            "EventName": event_name,
+            "ReadOnly": "false",
+            "AccessKeyId": access_key,
+            "EventTime": when,
+            "EventSource": "sagemaker.amazonaws.com",
+            "Username": user,
+            "Resources": [{"ResourceType": f"AWS::SageMaker::{resource_type}", "ResourceName": resource_name}],
+            "CloudTrailEvent": json.dumps(record),
+        }
+
+    # -- metrics ----------------------------------------------------------------------
+
+    def _traffic(self, segments: list[Segment], lifetime: Lifetime, metric: str, dims: dict[str, str]) -> None:
+        for segment in segments:
+            span = lifetime.clip(segment.start, segment.end)
+            if span is not None:
+                self.metrics.add(mn.SAGEMAKER_NAMESPACE, metric, dims, *span, segment.per_hour / 60, 60)
+
+    def _enhanced(
+        self,
+        endpoint: FleetEndpoint,
+        namespace: str,
+        metric: str,
+        dims: dict[str, str],
+        start: datetime,
+        end: datetime,
+        value: float,
+    ) -> None:
+        """An enhanced-metrics series of ``endpoint``, at its publish frequency, but in its gaps."""
+        for lo, hi in _outside(start, end, endpoint.metrics.gaps):
+            self.metrics.add(namespace, metric, dims, lo, hi, value, endpoint.metrics.publish_frequency_s)
+
+    def _seed_metrics(self, endpoint: FleetEndpoint, where: str) -> None:
+        lifetime = endpoint_lifetime(endpoint)
+        for variant in endpoint.variants:
+            vdims = {mn.DIM_ENDPOINT: endpoint.name, mn.DIM_VARIANT: variant.name}
+            if endpoint.kind == "async":
+                self._traffic(variant.traffic, lifetime, mn.ASYNC_PROCESSED_METRICS[0], {mn.DIM_ENDPOINT: endpoint.name})
+            else:
+                self._traffic(variant.traffic, lifetime, mn.INVOCATIONS, vdims)
+            for component in variant.inference_components or []:
+                self._traffic(
+                    component.traffic,
+                    component_lifetime(endpoint, component),
+                    mn.INVOCATIONS,
+                    {mn.DIM_COMPONENT: component.name},
+                )
+            if variant.serverless is not None:
+                continue
+            for start, end, placements, instances in self._placements(endpoint, variant, where):
+                if not endpoint.metrics.enhanced:
+                    continue
+                cpu_metric = mn.CPU_UTILIZATION if variant.inference_components is None else mn.CPU_UTILIZATION_NORMALIZED
+                for instance in instances:
+                    dims = vdims | {mn.DIM_INSTANCE: instance}
+                    self._enhanced(endpoint, mn.ENHANCED_ENDPOINTS_NAMESPACE, cpu_metric, dims, start, end, 25.0)
+                for component, copy_index, instance, gpus in placements:
+                    for gpu in gpus:
+                        dims = vdims | {
+                            mn.DIM_INSTANCE: instance,
+                            mn.DIM_CONTAINER: f"{component.name}-{copy_index}",
+                            mn.DIM_COMPONENT: component.name,
+                            self.fleet.gpu_dimension: str(gpu),
+                        }
+                        self._enhanced(
+                            endpoint,
+                            mn.ENHANCED_COMPONENTS_NAMESPACE,
+                            mn.GPU_UTILIZATION,
+                            dims,
+                            start,
+                            end,
+                            component.gpu_utilization_pct,
+                        )
+
+    def _placements(
+        self, endpoint: FleetEndpoint, variant: FleetVariant, where: str
+    ) -> Iterator[tuple[datetime, datetime, list[tuple[FleetComponent, int, str, list[int]]], list[str]]]:
+        """Copies packed first-fit onto instances, for each stretch where counts hold (and
+        while the endpoint exists). Only components that exist in a stretch are packed."""
+        lifetime = endpoint_lifetime(endpoint)
+        instances_tl = instance_timeline(endpoint, variant)
+        components = variant.inference_components or []
+        copies_tls = [copies_timeline(endpoint, c) for c in components]
+        lifetimes = [component_lifetime(endpoint, c) for c in components]
+        points = {lifetime.start, self.fleet.history_start, self.fleet.now}
+        points.update(instances_tl.breakpoints())
+        for tl in copies_tls:
+            points.update(tl.breakpoints())
+        for life in [lifetime, *lifetimes]:
+            points.update(t for t in (life.start, life.end) if t is not None)
+        top = self.fleet.now if lifetime.end is None else min(self.fleet.now, lifetime.end)
+        bottom = max(self.fleet.history_start, lifetime.start)
+        edges = sorted(p for p in points if bottom <= p <= top)
+        spec = INSTANCE_SPECS.get(variant.instance_type or "")
+        prefix = hashlib.sha1(f"{endpoint.name}/{variant.name}".encode(), usedforsecurity=False).hexdigest()[:10]
+        for start, end in pairwise(edges):
+            count = instances_tl.at(start)
+            instances = [f"i-{prefix}{n:06x}" for n in range(count)]
+            free_gpus = [list(range(spec.gpus if spec else 0)) for _ in instances]
+            free_cores = [float(spec.vcpus if spec else 0) for _ in instances]
+            placements = []
+            for component, tl, life in zip(components, copies_tls, lifetimes, strict=True):
+                if not life.alive(start):
+                    continue
+                need_gpus = math.ceil(component.accelerators_per_copy)
+                for copy_index in range(tl.at(start)):
+                    slot = next(
+                        (
+                            i
+                            for i in range(count)
+                            if len(free_gpus[i]) >= need_gpus and free_cores[i] >= component.cpu_cores_per_copy
+                        ),
+                        None,
+                    )
+                    if slot is None:
+                        raise InputError(
+                            where,
+                            f"copies do not fit: at {start:%Y-%m-%dT%H:%M:%SZ} copy {copy_index + 1} of "
+                            f"{component.name} needs {need_gpus} GPUs and {component.cpu_cores_per_copy:g} cores, "
+                            f"and {count} x {variant.instance_type} have no room"
+                            + ("" if spec else " (unknown instance type: no GPUs known)"),
+                        )
+                    gpus, free_gpus[slot] = free_gpus[slot][:need_gpus], free_gpus[slot][need_gpus:]
+                    free_cores[slot] -= component.cpu_cores_per_copy
+                    placements.append((component, copy_index, instances[slot], gpus))
+            yield start, end, placements, instances
+
+
+# ---------------------------------------------------------------------------------------
+# The emulated AWS.
+
+
+@dataclass(frozen=True)
+class _Call:
+    """Who is calling: the caller's account (from its credentials), the client's region, and
+    the estate of the two."""
+
+    account_id: str
+    region: str
+    access_key: str | None
+    estate: _Estate
 
 
 class EmulatedAws:
@@ -239,31 +594,50 @@ class EmulatedAws:
         page_datapoints: int = DEFAULT_PAGE_DATAPOINTS,
         lost_replies: float = 0.0,
         spared: frozenset[str] = frozenset(),
+        denied_accounts: frozenset[str] = frozenset(),
+        tagging_covers_components: bool = True,
+        latency_s: float = 0.0,
     ) -> None:
         """``lost_replies``: that share of DynamoDB writes is carried out but answered with an
         HTTP 500, as when a reply is lost on the way. ``spared``: operations the injected
-        server errors leave alone (a test's choice; the fleet's ``faults`` hold the rates)."""
+        server errors leave alone (a test's choice; the fleet's ``faults`` hold the rates).
+        ``denied_accounts``: accounts whose roles AssumeRole always refuses (AccessDenied).
+        ``tagging_covers_components``: False makes the Tagging API know no inference
+        components, refusing a ``sagemaker:inference-component`` filter (InvalidParameterException),
+        as in a region where it does not cover them. ``latency_s``: every call waits that long
+        (outside any lock, so concurrent callers overlap) before it is answered."""
+        if latency_s < 0:
+            raise ValueError(f"latency_s must be 0 or more, got {latency_s!r}")
         self.fleet = fleet
         self.lost_replies = lost_replies
         self.spared = spared
-        self.region = fleet.region
+        self.denied_accounts = frozenset(denied_accounts)
+        self.tagging_covers_components = tagging_covers_components
+        self.latency_s = latency_s
+        self.account_id = fleet.account_id  # the central account: the default session's
+        self.region = fleet.region  # the central region
         self.now = fleet.now  # the fleet's now: the latest instant the clock can be set to
         self.clock = fleet.now
         self.page_datapoints = page_datapoints
         self.calls: Counter[str] = Counter()
+        """Calls by operation, every estate's."""
+        self.calls_by_estate: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        """Calls by operation, by the caller's (account, region)."""
         self._faults_on = False
         self._rng = random.Random(fleet.faults.seed if fleet.faults else 0)  # noqa: S311 - reproducible faults
         self._lock = threading.Lock()
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
-        self.metrics = MetricIndex(fleet.history_start, fleet.now)
-        self._configs: dict[str, dict[str, Any]] = {}
-        self._endpoints: dict[str, _Endpoint] = {}
-        self._components: dict[str, _Component] = {}
-        self._tags: dict[str, tuple[Lifetime, dict[str, str]]] = {}  # by ARN: endpoints and components
-        self._trail: list[dict[str, Any]] = []  # LookupEvents' events, newest first
-        self._prices = {t: str(p) for t, (p, _) in BUILTIN_PRICES.get(fleet.region, {}).items()}
-        self._prices.update({t: str(p) for t, p in fleet.prices_usd_per_hour.items()})
+        self._estates = {e.key: _Estate(fleet, e.account_id, e.region, e, self.clock) for e in fleet.estates}
+        self._empty: dict[tuple[str, str], _Estate] = {}  # the (account, region)s the fleet does not hold, once asked
+        central = self._estates.get((fleet.account_id, fleet.region)) or next(iter(self._estates.values()))
+        self.metrics = central.metrics  # the central estate's (else the first one's) CloudWatch
+        self._accounts = list(dict.fromkeys([fleet.account_id, *(e.account_id for e in fleet.estates)]))
+        self._first_in_region: dict[str, _Estate] = {}
+        for estate in self._estates.values():
+            self._first_in_region.setdefault(estate.region, estate)
+        self._sessions: dict[str, tuple[str, str, str]] = {}  # access key -> (account, role name, session name)
+        self._issued = 0
         self.session: boto3.Session | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -292,6 +666,7 @@ class EmulatedAws:
             self.__exit__()  # a fleet that cannot be seeded leaves no emulated AWS behind
             raise
         self.calls.clear()
+        self.calls_by_estate.clear()
         self._faults_on = self.fleet.faults is not None
         return self
 
@@ -313,8 +688,9 @@ class EmulatedAws:
 
     def set_clock(self, when: datetime) -> None:
         """From now on answer as of ``when`` (aware UTC, from the fleet's history start to its
-        ``now`` inclusive): SageMaker lists and describes what exists then, with the counts
-        of then; CloudWatch holds no sample at or after it; CloudTrail no event after it."""
+        ``now`` inclusive), in every estate: SageMaker lists and describes what exists then,
+        with the counts of then; CloudWatch holds no sample at or after it; CloudTrail no
+        event after it."""
         if when.tzinfo is None or when.utcoffset() != timedelta(0):
             raise ValueError(f"the emulated clock takes an aware UTC datetime, got {when!r}")
         when = when.astimezone(UTC)
@@ -325,15 +701,19 @@ class EmulatedAws:
             )
         with self._lock:
             self.clock = when
-            self.metrics.set_clock(when)
+            for estate in [*self._estates.values(), *self._empty.values()]:
+                estate.metrics.set_clock(when)
 
     def attach(self, session: boto3.Session) -> None:
         """Route ``session``'s clients through the emulator (e.g. ``boto3.DEFAULT_SESSION``
-        for a Lambda handler under test). Clients made before this call are not affected."""
+        for a Lambda handler under test, or a session made of AssumeRole's credentials, which
+        then acts in the role's account). Clients made before this call are not affected;
+        attaching a session twice is attaching it once."""
         events = session._session.get_component("event_emitter")
-        events.register("before-parameter-build", self._remember_params)
-        events.register_first("before-call", self._before_call)
-        events.register("after-call.dynamodb", self._lose_reply)
+        tag = f"spendwatch-emulator-{id(self)}"
+        events.register("before-parameter-build", self._remember_params, unique_id=f"{tag}-params")
+        events.register_first("before-call", self._before_call, unique_id=f"{tag}-call")
+        events.register("after-call.dynamodb", self._lose_reply, unique_id=f"{tag}-lose")
 
     def _lose_reply(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         """A write carried out whose answer never arrives: the caller sees an HTTP 500."""
@@ -351,21 +731,47 @@ class EmulatedAws:
     def _remember_params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context[_PARAMS] = dict(params)
 
-    def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+    def _estate(self, account_id: str, region: str) -> _Estate:
+        key = (account_id, region)
+        estate = self._estates.get(key) or self._empty.get(key)
+        if estate is None:
+            with self._lock:
+                estate = self._empty.get(key)
+                if estate is None:
+                    estate = self._empty[key] = _Estate(self.fleet, account_id, region, None, self.clock)
+        return estate
+
+    def _caller(self, request_signer: Any, context: dict[str, Any]) -> _Call:
+        """The caller's account (an assumed role's, by its access key, else the central one)
+        and the client's region, from the request signer botocore passes to ``before-call``."""
+        region = getattr(request_signer, "region_name", None) or context.get("client_region") or self.region
+        credentials = getattr(request_signer, "_credentials", None)
+        access_key = getattr(credentials, "access_key", None) if credentials is not None else None
+        match = _ASSUMED_KEY.match(access_key) if isinstance(access_key, str) else None
+        account = match.group(1) if match else self.account_id
+        return _Call(account, region, access_key, self._estate(account, region))
+
+    def _before_call(
+        self, model: Any, context: dict[str, Any], request_signer: Any = None, **_: Any
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
         operation = model.name
         service = model.service_model.service_name
+        call = self._caller(request_signer, context)
         with self._lock:
             self.calls[operation] += 1
+            self.calls_by_estate[(call.account_id, call.region)][operation] += 1
             fault = self._draw_fault(operation)
+        if self.latency_s:
+            time.sleep(self.latency_s)  # outside the lock: concurrent callers wait together
         if fault is not None:
             return _error_response(*fault)
-        handler: Callable[[dict[str, Any]], dict[str, Any] | None] | None = getattr(
+        handler: Callable[[_Call, dict[str, Any]], dict[str, Any] | None] | None = getattr(
             self, f"_{service.replace('-', '_')}_{operation}", None
         )
         if handler is None:
             return None  # moto answers
         try:
-            response = handler(context.get(_PARAMS, {}))
+            response = handler(call, context.get(_PARAMS, {}))
         except EmulatorError as exc:
             return _error_response(exc.code, exc.message, exc.status)
         if response is None:
@@ -455,272 +861,19 @@ class EmulatedAws:
 
     # -- seeding --------------------------------------------------------------------------
 
-    def _arn(self, kind: str, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.region}:{self.fleet.account_id}:{kind}/{name.lower()}"
+    # -- seeding --------------------------------------------------------------------------
 
     def _seed(self) -> None:
         from spendwatch.core.ledger import TABLE_DEFINITION
 
         self.client("dynamodb").create_table(TableName=LEDGER_TABLE, **TABLE_DEFINITION)
-        role = f"arn:aws:iam::{self.fleet.account_id}:role/SageMakerExecutionRole"
-        for index, endpoint in enumerate(self.fleet.endpoints):
-            where = f"endpoints[{index}] ({endpoint.name})"
-            config_name = f"{endpoint.name}-config"
-            lifetime = endpoint_lifetime(endpoint)
-            arn = self._arn("endpoint", endpoint.name)
-            self._endpoints[endpoint.name] = _Endpoint(
-                endpoint,
-                lifetime,
-                arn,
-                config_name,
-                tuple(None if v.serverless is not None else instance_timeline(endpoint, v) for v in endpoint.variants),
-            )
-            self._tags[arn] = (lifetime, dict(endpoint.tags))
-            self._configs[config_name] = self._config_response(endpoint, config_name, role)
-            if endpoint.deleted_at is not None:
-                self._trail.append(self._deletion("DeleteEndpoint", "Endpoint", endpoint.name, endpoint.deleted_at))
-            self._seed_components(endpoint)
-            self._seed_metrics(endpoint, where)
-        self._trail.sort(key=lambda e: (e["EventTime"], e["EventId"]), reverse=True)
-
-    def _config_response(self, endpoint: FleetEndpoint, config_name: str, role: str) -> dict[str, Any]:
-        variants = []
-        for variant in endpoint.variants:
-            entry: dict[str, Any] = {"VariantName": variant.name}
-            if variant.serverless is not None:
-                entry["ServerlessConfig"] = {
-                    "MemorySizeInMB": variant.serverless.memory_mb,
-                    "MaxConcurrency": variant.serverless.max_concurrency,
-                }
-            else:
-                entry["InstanceType"] = variant.instance_type
-                entry["InitialInstanceCount"] = max(1, instance_timeline(endpoint, variant).at(endpoint.created_at))
-            if variant.inference_components is None:
-                entry["ModelName"] = f"{endpoint.name}-{variant.name}"[:63]
-                entry["InitialVariantWeight"] = 1.0
-            else:
-                entry["RoutingConfig"] = {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
-            variants.append(entry)
-        response: dict[str, Any] = {
-            "EndpointConfigName": config_name,
-            "EndpointConfigArn": self._arn("endpoint-config", config_name),
-            "ProductionVariants": variants,
-            "CreationTime": endpoint.created_at,
-            "MetricsConfig": {
-                "EnableEnhancedMetrics": endpoint.metrics.enhanced,
-                "MetricPublishFrequencyInSeconds": endpoint.metrics.publish_frequency_s,
-            },
-        }
-        if any(v.inference_components is not None for v in endpoint.variants):
-            response["ExecutionRoleArn"] = role
-        if endpoint.kind == "async":
-            response["AsyncInferenceConfig"] = {
-                "OutputConfig": {"S3OutputPath": f"s3://sagemaker-{self.region}-{self.fleet.account_id}/async/{endpoint.name}/"}
-            }
-        return response
-
-    def _seed_components(self, endpoint: FleetEndpoint) -> None:
-        for variant in endpoint.variants:
-            for component in variant.inference_components or []:
-                created = component.created_at or endpoint.created_at
-                lifetime = component_lifetime(endpoint, component)
-                arn = self._arn("inference-component", component.name)
-                description = {
-                    "InferenceComponentName": component.name,
-                    "InferenceComponentArn": arn,
-                    "EndpointName": endpoint.name,
-                    "EndpointArn": self._arn("endpoint", endpoint.name),
-                    "VariantName": variant.name,
-                    "Specification": {
-                        "ModelName": component.model_name or component.name,
-                        # A CPU-only component names no accelerators (the API's minimum is 1).
-                        "ComputeResourceRequirements": {
-                            k: v
-                            for k, v in (
-                                ("NumberOfCpuCoresRequired", component.cpu_cores_per_copy),
-                                ("NumberOfAcceleratorDevicesRequired", component.accelerators_per_copy),
-                                ("MinMemoryRequiredInMb", component.memory_mb_per_copy),
-                            )
-                            if v
-                        },
-                    },
-                    "CreationTime": created,
-                    "LastModifiedTime": created,
-                    "InferenceComponentStatus": "InService",
-                }
-                self._components[component.name] = _Component(description, lifetime, copies_timeline(endpoint, component))
-                self._tags[arn] = (lifetime, dict(component.tags))
-                if component.deleted_at is not None:
-                    self._trail.append(
-                        self._deletion("DeleteInferenceComponent", "InferenceComponent", component.name, component.deleted_at)
-                    )
-
-    def _deletion(self, event_name: str, resource_type: str, resource_name: str, when: datetime) -> dict[str, Any]:
-        """The management event of a deletion, as LookupEvents returns it."""
-        account = self.fleet.account_id
-        key = f"{account}/{event_name}/{resource_name}/{when.isoformat()}"
-        event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, key))
-        access_key = "ASIA" + hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16].upper()
-        user = "fleet-operator"
-        parameter = "endpointName" if resource_type == "Endpoint" else "inferenceComponentName"
-        record = {
-            "eventVersion": "1.09",
-            "userIdentity": {
-                "type": "AssumedRole",
-                "principalId": f"AROAEMULATEDFLEETOPS:{user}",
-                "arn": f"arn:aws:sts::{account}:assumed-role/FleetOperator/{user}",
-                "accountId": account,
-                "accessKeyId": access_key,
-            },
-            "eventTime": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "eventSource": "sagemaker.amazonaws.com",
-            "eventName": event_name,
-            "awsRegion": self.region,
-            "sourceIPAddress": "198.51.100.7",
-            "userAgent": "aws-cli/2.22.0 (emulated)",
-            "requestParameters": {parameter: resource_name},
-            "responseElements": None,
-            "requestID": str(uuid.uuid5(uuid.NAMESPACE_OID, key)),
-            "eventID": event_id,
-            "readOnly": False,
-            "eventType": "AwsApiCall",
-            "managementEvent": True,
-            "recipientAccountId": account,
-            "eventCategory": "Management",
-        }
-        return {
-            "EventId": event_id,
-            "EventName": event_name,
-            "ReadOnly": "false",
-            "AccessKeyId": access_key,
-            "EventTime": when,
-            "EventSource": "sagemaker.amazonaws.com",
-            "Username": user,
-            "Resources": [{"ResourceType": f"AWS::SageMaker::{resource_type}", "ResourceName": resource_name}],
-            "CloudTrailEvent": json.dumps(record),
-        }
-
-    # -- metrics ------------------------------------------------------------------------
-
-    def _traffic(self, segments: list[Segment], lifetime: Lifetime, metric: str, dims: dict[str, str]) -> None:
-        for segment in segments:
-            span = lifetime.clip(segment.start, segment.end)
-            if span is not None:
-                self.metrics.add(mn.SAGEMAKER_NAMESPACE, metric, dims, *span, segment.per_hour / 60, 60)
-
-    def _enhanced(
-        self,
-        endpoint: FleetEndpoint,
-        namespace: str,
-        metric: str,
-        dims: dict[str, str],
-        start: datetime,
-        end: datetime,
-        value: float,
-    ) -> None:
-        """An enhanced-metrics series of ``endpoint``, at its publish frequency, but in its gaps."""
-        for lo, hi in _outside(start, end, endpoint.metrics.gaps):
-            self.metrics.add(namespace, metric, dims, lo, hi, value, endpoint.metrics.publish_frequency_s)
-
-    def _seed_metrics(self, endpoint: FleetEndpoint, where: str) -> None:
-        lifetime = endpoint_lifetime(endpoint)
-        for variant in endpoint.variants:
-            vdims = {mn.DIM_ENDPOINT: endpoint.name, mn.DIM_VARIANT: variant.name}
-            if endpoint.kind == "async":
-                self._traffic(variant.traffic, lifetime, mn.ASYNC_PROCESSED_METRICS[0], {mn.DIM_ENDPOINT: endpoint.name})
-            else:
-                self._traffic(variant.traffic, lifetime, mn.INVOCATIONS, vdims)
-            for component in variant.inference_components or []:
-                self._traffic(
-                    component.traffic,
-                    component_lifetime(endpoint, component),
-                    mn.INVOCATIONS,
-                    {mn.DIM_COMPONENT: component.name},
-                )
-            if variant.serverless is not None:
-                continue
-            for start, end, placements, instances in self._placements(endpoint, variant, where):
-                if not endpoint.metrics.enhanced:
-                    continue
-                cpu_metric = mn.CPU_UTILIZATION if variant.inference_components is None else mn.CPU_UTILIZATION_NORMALIZED
-                for instance in instances:
-                    dims = vdims | {mn.DIM_INSTANCE: instance}
-                    self._enhanced(endpoint, mn.ENHANCED_ENDPOINTS_NAMESPACE, cpu_metric, dims, start, end, 25.0)
-                for component, copy_index, instance, gpus in placements:
-                    for gpu in gpus:
-                        dims = vdims | {
-                            mn.DIM_INSTANCE: instance,
-                            mn.DIM_CONTAINER: f"{component.name}-{copy_index}",
-                            mn.DIM_COMPONENT: component.name,
-                            self.fleet.gpu_dimension: str(gpu),
-                        }
-                        self._enhanced(
-                            endpoint,
-                            mn.ENHANCED_COMPONENTS_NAMESPACE,
-                            mn.GPU_UTILIZATION,
-                            dims,
-                            start,
-                            end,
-                            component.gpu_utilization_pct,
-                        )
-
-    def _placements(
-        self, endpoint: FleetEndpoint, variant: FleetVariant, where: str
-    ) -> Iterator[tuple[datetime, datetime, list[tuple[FleetComponent, int, str, list[int]]], list[str]]]:
-        """Copies packed first-fit onto instances, for each stretch where counts hold (and
-        while the endpoint exists). Only components that exist in a stretch are packed."""
-        lifetime = endpoint_lifetime(endpoint)
-        instances_tl = instance_timeline(endpoint, variant)
-        components = variant.inference_components or []
-        copies_tls = [copies_timeline(endpoint, c) for c in components]
-        lifetimes = [component_lifetime(endpoint, c) for c in components]
-        points = {lifetime.start, self.fleet.history_start, self.now}
-        points.update(instances_tl.breakpoints())
-        for tl in copies_tls:
-            points.update(tl.breakpoints())
-        for life in [lifetime, *lifetimes]:
-            points.update(t for t in (life.start, life.end) if t is not None)
-        top = self.now if lifetime.end is None else min(self.now, lifetime.end)
-        bottom = max(self.fleet.history_start, lifetime.start)
-        edges = sorted(p for p in points if bottom <= p <= top)
-        spec = INSTANCE_SPECS.get(variant.instance_type or "")
-        prefix = hashlib.sha1(f"{endpoint.name}/{variant.name}".encode(), usedforsecurity=False).hexdigest()[:10]
-        for start, end in pairwise(edges):
-            count = instances_tl.at(start)
-            instances = [f"i-{prefix}{n:06x}" for n in range(count)]
-            free_gpus = [list(range(spec.gpus if spec else 0)) for _ in instances]
-            free_cores = [float(spec.vcpus if spec else 0) for _ in instances]
-            placements = []
-            for component, tl, life in zip(components, copies_tls, lifetimes, strict=True):
-                if not life.alive(start):
-                    continue
-                need_gpus = math.ceil(component.accelerators_per_copy)
-                for copy_index in range(tl.at(start)):
-                    slot = next(
-                        (
-                            i
-                            for i in range(count)
-                            if len(free_gpus[i]) >= need_gpus and free_cores[i] >= component.cpu_cores_per_copy
-                        ),
-                        None,
-                    )
-                    if slot is None:
-                        raise InputError(
-                            where,
-                            f"copies do not fit: at {start:%Y-%m-%dT%H:%M:%SZ} copy {copy_index + 1} of "
-                            f"{component.name} needs {need_gpus} GPUs and {component.cpu_cores_per_copy:g} cores, "
-                            f"and {count} x {variant.instance_type} have no room"
-                            + ("" if spec else " (unknown instance type: no GPUs known)"),
-                        )
-                    gpus, free_gpus[slot] = free_gpus[slot][:need_gpus], free_gpus[slot][need_gpus:]
-                    free_cores[slot] -= component.cpu_cores_per_copy
-                    placements.append((component, copy_index, instances[slot], gpus))
-            yield start, end, placements, instances
+        for estate in self._estates.values():
+            estate.seed()
 
     # -- emulated SageMaker -------------------------------------------------------------
 
-    def _endpoint_at_clock(self, name: str) -> _Endpoint | None:
-        record = self._endpoints.get(name)
+    def _endpoint_at_clock(self, estate: _Estate, name: str) -> _Endpoint | None:
+        record = estate.endpoints.get(name)
         return record if record is not None and record.lifetime.alive(self.clock) else None
 
     def _describe_endpoint(self, record: _Endpoint) -> dict[str, Any]:
@@ -746,20 +899,38 @@ class EmulatedAws:
             "ProductionVariants": variants,
             "EndpointStatus": endpoint.status,
             "CreationTime": endpoint.created_at,
-            "LastModifiedTime": endpoint.created_at,
+            "LastModifiedTime": _latest(record.modified, self.clock),
         }
 
-    def _sagemaker_ListEndpoints(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _listing(self, call: _Call, operation: str, params: dict[str, Any], build: Callable[[], list[Any]]) -> list[Any]:
+        """What ``build`` lists for ``params`` but their paging, made once for all the pages
+        (a listing of 10,000 endpoints is paged 100 at a time): kept per estate and operation
+        until the clock or the other parameters change. Callers only slice it."""
+        paging = ("NextToken", "PaginationToken", "MaxResults", "ResourcesPerPage")
+        key = (self.clock, json.dumps({k: v for k, v in params.items() if k not in paging}, sort_keys=True, default=str))
+        held = call.estate.listings.get(operation)
+        if held is not None and held[0] == key:
+            return held[1]
+        items = build()
+        call.estate.listings[operation] = (key, items)
+        return items
+
+    def _sagemaker_ListEndpoints(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        items = self._listing(call, "ListEndpoints", params, lambda: self._list_endpoints(call, params))
+        return _page(items, params, "Endpoints", default=10, most=100)
+
+    def _list_endpoints(self, call: _Call, params: dict[str, Any]) -> list[dict[str, Any]]:
+        clock = self.clock
         items: list[dict[str, Any]] = [
             {
                 "EndpointName": r.spec.name,
                 "EndpointArn": r.arn,
                 "CreationTime": r.spec.created_at,
-                "LastModifiedTime": r.spec.created_at,
+                "LastModifiedTime": _latest(r.modified, clock),
                 "EndpointStatus": r.spec.status,
             }
-            for r in self._endpoints.values()
-            if r.lifetime.alive(self.clock)
+            for r in call.estate.endpoints.values()
+            if r.lifetime.alive(clock)
         ]
         if params.get("NameContains"):
             items = [e for e in items if params["NameContains"] in e["EndpointName"]]
@@ -777,24 +948,31 @@ class EmulatedAws:
             key=lambda e: (e[sort_key], e["EndpointName"]),
             reverse=params.get("SortOrder", "Descending") == "Descending",
         )
-        return _page(items, params, "Endpoints", default=10, most=100)
+        return items
 
-    def _sagemaker_DescribeEndpoint(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _sagemaker_DescribeEndpoint(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
         name = params.get("EndpointName", "")
-        record = self._endpoint_at_clock(name)
+        record = self._endpoint_at_clock(call.estate, name)
         if record is None:
-            raise EmulatorError("ValidationException", f"Could not find endpoint '{self._arn('endpoint', name)}'.")
+            raise EmulatorError("ValidationException", f"Could not find endpoint '{call.estate.arn('endpoint', name)}'.")
         return self._describe_endpoint(record)
 
-    def _sagemaker_DescribeEndpointConfig(self, params: dict[str, Any]) -> dict[str, Any] | None:
-        return self._configs.get(params.get("EndpointConfigName", "")) or None
+    def _sagemaker_DescribeEndpointConfig(self, call: _Call, params: dict[str, Any]) -> dict[str, Any] | None:
+        return call.estate.configs.get(params.get("EndpointConfigName", "")) or None
 
     def _component_at_clock(self, record: _Component) -> dict[str, Any]:
         copies = record.copies.at(self.clock)
-        return record.description | {"RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies}}
+        return record.description | {
+            "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies},
+            "LastModifiedTime": _latest(record.modified, self.clock),
+        }
 
-    def _sagemaker_ListInferenceComponents(self, params: dict[str, Any]) -> dict[str, Any]:
-        items = [self._component_at_clock(c) for c in self._components.values() if c.lifetime.alive(self.clock)]
+    def _sagemaker_ListInferenceComponents(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        items = self._listing(call, "ListInferenceComponents", params, lambda: self._list_components(call, params))
+        return _page(items, params, "InferenceComponents", default=10, most=100)
+
+    def _list_components(self, call: _Call, params: dict[str, Any]) -> list[dict[str, Any]]:
+        items = [self._component_at_clock(c) for c in call.estate.components.values() if c.lifetime.alive(self.clock)]
         if params.get("EndpointNameEquals"):
             items = [c for c in items if c["EndpointName"] == params["EndpointNameEquals"]]
         if params.get("VariantNameEquals"):
@@ -803,6 +981,13 @@ class EmulatedAws:
             items = [c for c in items if c["InferenceComponentStatus"] == params["StatusEquals"]]
         if params.get("NameContains"):
             items = [c for c in items if params["NameContains"] in c["InferenceComponentName"]]
+        for key in ("CreationTime", "LastModifiedTime"):
+            if params.get(f"{key}Before") is not None:
+                before = _time(params[f"{key}Before"])
+                items = [c for c in items if c[key] < before]
+            if params.get(f"{key}After") is not None:
+                after = _time(params[f"{key}After"])
+                items = [c for c in items if c[key] > after]
         sort_by = params.get("SortBy", "CreationTime")
         sort_key = {"Name": "InferenceComponentName", "Status": "InferenceComponentStatus"}.get(sort_by, "CreationTime")
         items.sort(
@@ -825,18 +1010,18 @@ class EmulatedAws:
             }
             for c in items
         ]
-        return _page(summaries, params, "InferenceComponents", default=10, most=100)
+        return summaries
 
-    def _sagemaker_DescribeInferenceComponent(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _sagemaker_DescribeInferenceComponent(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
         name = params.get("InferenceComponentName", "")
-        record = self._components.get(name)
+        record = call.estate.components.get(name)
         if record is None or not record.lifetime.alive(self.clock):
             raise EmulatorError("ValidationException", f'Could not find inference component "{name}".')
         return self._component_at_clock(record)
 
-    def _sagemaker_ListTags(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _sagemaker_ListTags(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
         arn = params.get("ResourceArn", "")
-        held = self._tags.get(arn)
+        held = call.estate.tags.get(arn)
         if held is None or not held[0].alive(self.clock):
             raise EmulatorError("ValidationException", f"Resource {arn} does not exist.")
         tags = [{"Key": k, "Value": v} for k, v in sorted(held[1].items())]
@@ -844,7 +1029,7 @@ class EmulatedAws:
 
     # -- emulated CloudWatch ------------------------------------------------------------
 
-    def _cloudwatch_GetMetricData(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _cloudwatch_GetMetricData(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
         queries = params.get("MetricDataQueries", [])
         if not 1 <= len(queries) <= 500:
             raise EmulatorError("ValidationError", "The collection MetricDataQueries must not have a size greater than 500.")
@@ -866,8 +1051,8 @@ class EmulatedAws:
                 )
             metric = stat["Metric"]
             dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
-            series = self.metrics.find(metric["Namespace"], metric["MetricName"], dims)
-            points = self.metrics.datapoints(series, start, end, period, stat["Stat"]) if series else []
+            series = call.estate.metrics.find(metric["Namespace"], metric["MetricName"], dims)
+            points = call.estate.metrics.datapoints(series, start, end, period, stat["Stat"]) if series else []
             if params.get("ScanBy", "TimestampDescending") == "TimestampDescending":
                 points.reverse()
             ids.append(query["Id"])
@@ -894,11 +1079,19 @@ class EmulatedAws:
             response["NextToken"] = str(offset + self.page_datapoints)
         return response
 
-    def _cloudwatch_ListMetrics(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _cloudwatch_ListMetrics(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        found = self._listing(call, "ListMetrics", params, lambda: self._list_metrics(call, params))
+        offset = _offset(params, "InvalidParameterValue")
+        response: dict[str, Any] = {"Metrics": found[offset : offset + LIST_METRICS_PAGE]}
+        if offset + LIST_METRICS_PAGE < len(found):
+            response["NextToken"] = str(offset + LIST_METRICS_PAGE)
+        return response
+
+    def _list_metrics(self, call: _Call, params: dict[str, Any]) -> list[dict[str, Any]]:
         recent = _second(self.clock - LIST_METRICS_RECENT)
         wanted = params.get("Dimensions", [])
         found = []
-        for series in self.metrics.all():
+        for series in call.estate.metrics.all():
             if params.get("Namespace") and series.namespace != params["Namespace"]:
                 continue
             if params.get("MetricName") and series.metric_name != params["MetricName"]:
@@ -906,7 +1099,7 @@ class EmulatedAws:
             dims = dict(series.dimensions)
             if not all(f["Name"] in dims and ("Value" not in f or dims[f["Name"]] == f["Value"]) for f in wanted):
                 continue
-            last = self.metrics.last_sample_end(series)  # None: no sample before the clock yet
+            last = call.estate.metrics.last_sample_end(series)  # None: no sample before the clock yet
             if last is None or last <= recent:
                 continue
             found.append(
@@ -916,15 +1109,11 @@ class EmulatedAws:
                     "Dimensions": [{"Name": k, "Value": v} for k, v in series.dimensions],
                 }
             )
-        offset = _offset(params, "InvalidParameterValue")
-        response: dict[str, Any] = {"Metrics": found[offset : offset + LIST_METRICS_PAGE]}
-        if offset + LIST_METRICS_PAGE < len(found):
-            response["NextToken"] = str(offset + LIST_METRICS_PAGE)
-        return response
+        return found
 
     # -- emulated CloudTrail ------------------------------------------------------------
 
-    def _cloudtrail_LookupEvents(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _cloudtrail_LookupEvents(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
         attributes = params.get("LookupAttributes") or []
         if len(attributes) > 1:
             raise EmulatorError("InvalidLookupAttributesException", "You can specify at most one lookup attribute.")
@@ -942,7 +1131,7 @@ class EmulatedAws:
         oldest = self.clock - CLOUDTRAIL_RETENTION
         events = [
             e
-            for e in self._trail
+            for e in call.estate.trail
             if oldest <= e["EventTime"] <= self.clock
             and (start is None or start <= e["EventTime"])
             and (end is None or e["EventTime"] <= end)
@@ -957,17 +1146,20 @@ class EmulatedAws:
 
     # -- emulated Pricing ---------------------------------------------------------------
 
-    def _pricing_GetProducts(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _pricing_GetProducts(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        """A region's prices: the built-in book's, overlaid with the fleet's for that region (the
+        caller's account's estate there, else the region's first estate, else the top level's)."""
         if params.get("ServiceCode") != "AmazonSageMaker":
             return {"PriceList": [], "FormatVersion": "aws_v1"}
         filters = {f["Field"]: f["Value"] for f in params.get("Filters", [])}
-        if filters.get("regionCode", self.region) != self.region:
-            return {"PriceList": [], "FormatVersion": "aws_v1"}
+        region = filters.get("regionCode", self.region)
+        estate = self._estates.get((call.account_id, region)) or self._first_in_region.get(region)
+        prices = estate.prices if estate is not None else _price_list(region, self.fleet.prices_usd_per_hour)
         items = []
-        for instance_type, usd in sorted(self._prices.items()):
+        for instance_type, usd in sorted(prices.items()):
             if filters.get("instanceName", instance_type) != instance_type:
                 continue
-            sku = hashlib.sha1(instance_type.encode(), usedforsecurity=False).hexdigest()[:16].upper()
+            sku = hashlib.sha1(f"{region}/{instance_type}".encode(), usedforsecurity=False).hexdigest()[:16].upper()
             items.append(
                 json.dumps(
                     {
@@ -975,7 +1167,7 @@ class EmulatedAws:
                             "sku": sku,
                             "attributes": {
                                 "instanceName": instance_type,
-                                "regionCode": self.region,
+                                "regionCode": region,
                                 "component": "Hosting",
                             },
                         },
@@ -998,8 +1190,155 @@ class EmulatedAws:
             response["NextToken"] = str(offset + limit)
         return response
 
+    # -- emulated Resource Groups Tagging API -------------------------------------------
+
+    def _tagging_types(self, filters: list[str]) -> set[str]:
+        """The SageMaker resource types ``ResourceTypeFilters`` asks for (none given: every type)."""
+        known = {"endpoint", "inference-component"} if self.tagging_covers_components else {"endpoint"}
+        if not filters:
+            return known
+        wanted: set[str] = set()
+        for value in filters:
+            service, _, resource_type = value.partition(":")
+            if service != "sagemaker":
+                continue  # another service's resources: the fleet holds none
+            if resource_type == "inference-component" and not self.tagging_covers_components:
+                raise EmulatorError(
+                    "InvalidParameterException",
+                    f"Unsupported resource type in ResourceTypeFilters: {value}",
+                )
+            wanted |= known if not resource_type else {resource_type} & known
+        return wanted
+
+    def _resourcegroupstaggingapi_GetResources(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        type_filters = params.get("ResourceTypeFilters") or []
+        tag_filters = params.get("TagFilters") or []
+        arns = params.get("ResourceARNList")
+        if arns is not None and (type_filters or tag_filters):
+            raise EmulatorError(
+                "InvalidParameterException", "ResourceARNList cannot be combined with ResourceTypeFilters or TagFilters."
+            )
+        per_page = int(params.get("ResourcesPerPage", TAGGING_PAGE))
+        if not 1 <= per_page <= TAGGING_MOST:
+            raise EmulatorError("InvalidParameterException", f"ResourcesPerPage must be between 1 and {TAGGING_MOST}.")
+        token = params.get("PaginationToken") or "0"
+        if not token.isdigit():
+            raise EmulatorError("InvalidParameterException", "The PaginationToken is not valid.")
+        offset = int(token)
+        types = self._tagging_types(type_filters)
+        wanted_arns = set(arns) if arns is not None else None
+        clock = self.clock
+        found: list[_Tagged] = self._listing(
+            call,
+            "GetResources",
+            params,
+            lambda: [
+                t
+                for t in call.estate.tagged
+                if t.resource_type in types
+                and t.lifetime.alive(clock)
+                and (wanted_arns is None or t.arn in wanted_arns)
+                and all(f["Key"] in t.tags and (not f.get("Values") or t.tags[f["Key"]] in f["Values"]) for f in tag_filters)
+            ],
+        )
+        page = found[offset : offset + per_page]
+        return {
+            # The real API's last page carries an empty token.
+            "PaginationToken": str(offset + per_page) if offset + per_page < len(found) else "",
+            "ResourceTagMappingList": [
+                {"ResourceARN": t.arn, "Tags": [{"Key": k, "Value": v} for k, v in sorted(t.tags.items())]} for t in page
+            ],
+        }
+
+    # -- emulated STS ---------------------------------------------------------------------
+
+    def _principal(self, call: _Call) -> tuple[str, str]:
+        """The caller's (ARN, UserId): the role session its credentials are of."""
+        held = self._sessions.get(call.access_key or "")
+        role, session = (held[1], held[2]) if held is not None else (CENTRAL_ROLE, CENTRAL_SESSION)
+        return f"arn:aws:sts::{call.account_id}:assumed-role/{role}/{session}", f"{_role_id(call.account_id, role)}:{session}"
+
+    def _sts_GetCallerIdentity(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        arn, user_id = self._principal(call)
+        return {"UserId": user_id, "Account": call.account_id, "Arn": arn}
+
+    def _sts_AssumeRole(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        """A role in the central account or in an account the fleet holds an estate of (but
+        ``denied_accounts``) can be assumed; the credentials act in the role's account."""
+        role_arn = str(params.get("RoleArn", ""))
+        match = _ROLE_ARN.match(role_arn)
+        if match is None:
+            raise EmulatorError("ValidationError", f"{role_arn} is invalid")
+        account, role = match.group(1), match.group(2)
+        if account not in self._accounts or account in self.denied_accounts:
+            caller, _ = self._principal(call)
+            raise EmulatorError(
+                "AccessDenied", f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}", 403
+            )
+        duration = int(params.get("DurationSeconds", 3600))
+        if duration > MAX_SESSION_S:
+            raise EmulatorError(
+                "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+            )
+        session = str(params.get("RoleSessionName", ""))
+        with self._lock:
+            self._issued += 1
+            access_key = f"ASIA{account}{self._issued % 0x10000:04X}"
+            self._sessions[access_key] = (account, role, session)
+        secret = hashlib.sha256(f"secret/{access_key}/{self._issued}".encode()).hexdigest()[:40]
+        token = "IQoJb3JpZ2luX2VjE" + hashlib.sha256(f"token/{access_key}/{self._issued}".encode()).hexdigest()
+        return {
+            "Credentials": {
+                "AccessKeyId": access_key,
+                "SecretAccessKey": secret,
+                "SessionToken": token,
+                "Expiration": self.clock + timedelta(seconds=duration),
+            },
+            "AssumedRoleUser": {
+                "AssumedRoleId": f"{_role_id(account, role)}:{session}",
+                "Arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
+            },
+            "PackedPolicySize": 0,
+        }
+
+    # -- emulated Organizations -----------------------------------------------------------
+
+    def _organizations_ListAccounts(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        """The central account (the organization's management account) and every account the
+        fleet holds an estate of; only the central account may list them."""
+        central = self.account_id
+        if call.account_id != central:
+            raise EmulatorError("AccessDeniedException", "You don't have permissions to access this resource.")
+        limit = int(params.get("MaxResults", LIST_ACCOUNTS_PAGE))
+        if not 1 <= limit <= LIST_ACCOUNTS_PAGE:
+            raise EmulatorError("InvalidInputException", f"MaxResults must be between 1 and {LIST_ACCOUNTS_PAGE}.")
+        offset = _offset(params, "InvalidInputException")
+        joined = self.fleet.history_start - timedelta(days=365)
+        accounts = [
+            {
+                "Id": account,
+                "Arn": f"arn:aws:organizations::{central}:account/{ORGANIZATION_ID}/{account}",
+                "Email": f"aws+{account}@example.com",
+                "Name": f"account-{account}",
+                "Status": "ACTIVE",
+                "State": "ACTIVE",
+                "JoinedMethod": "INVITED" if account == central else "CREATED",
+                "JoinedTimestamp": joined,
+            }
+            for account in self._accounts[offset : offset + limit]
+        ]
+        response: dict[str, Any] = {"Accounts": accounts}
+        if offset + limit < len(self._accounts):
+            response["NextToken"] = str(offset + limit)
+        return response
+
 
 _LOOKUP_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource", "AccessKeyId")
+
+
+def _role_id(account: str, role: str) -> str:
+    """A role's unique id (AROA and 17 characters), stable for the role."""
+    return "AROA" + hashlib.sha1(f"{account}/{role}".encode(), usedforsecurity=False).hexdigest()[:17].upper()
 
 
 def _lookup_values(event: dict[str, Any], key: str) -> list[str]:

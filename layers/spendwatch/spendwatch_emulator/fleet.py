@@ -4,12 +4,17 @@
 (``endpoints[1].variants[0].instance_count[2].from``). The emulated AWS
 (``spendwatch_emulator.emulator``) is seeded from a ``Fleet``. The format is documented in
 ``docs/fleet-spec.md``.
+
+A fleet is one or more *estates*: an account's region with its endpoints. A fleet with an
+``estates`` list holds an organization (many accounts and regions); a fleet without one holds
+exactly one estate, made of its top-level ``account_id``, ``region`` and ``endpoints``.
 """
 
 from __future__ import annotations
 
 import json
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,6 +26,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -255,26 +261,108 @@ class Faults(_Model):
         return self
 
 
+ACCOUNT_ID_PATTERN = r"^\d{12}$"
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d$"
+
+
+def _account_id(value: Any) -> Any:
+    if isinstance(value, str) and not (len(value) == 12 and value.isascii() and value.isdigit()):
+        raise ValueError(f"an AWS account id is 12 digits, got {value!r}")
+    return value
+
+
+def _parse_prices(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    try:
+        return {k: parse_money(v, k) for k, v in value.items()}
+    except InputError as exc:
+        raise ValueError(f"{exc.field}: {exc.message}") from None
+
+
+class EstateSpec(_Model):
+    """One item of a fleet's ``estates``, as written: an account's region and its endpoints."""
+
+    account_id: str = Field(pattern=ACCOUNT_ID_PATTERN)
+    region: str = Field(pattern=REGION_PATTERN)
+    endpoints: list[FleetEndpoint]
+    prices_usd_per_hour: dict[str, Decimal] = {}
+
+    _account = field_validator("account_id", mode="before")(_account_id)
+    _prices = field_validator("prices_usd_per_hour", mode="before")(_parse_prices)
+
+
+@dataclass(frozen=True)
+class FleetEstate:
+    """An account's region of the fleet, as the emulated AWS serves it. ``prices_usd_per_hour``
+    is the fleet's top-level prices overlaid with the estate's own. ``where`` is the estate's
+    place in the document (``estates[1]``; empty for a fleet without ``estates``), the prefix of
+    every error about it."""
+
+    account_id: str
+    region: str
+    endpoints: tuple[FleetEndpoint, ...]
+    prices_usd_per_hour: Mapping[str, Decimal]
+    where: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.account_id, self.region)
+
+
 class Fleet(_Model):
     spec_version: Literal[1]
-    account_id: str = Field(default="123456789012", pattern=r"^\d{12}$")
-    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    account_id: str = Field(default="123456789012", pattern=ACCOUNT_ID_PATTERN)
+    """The central account: where commands run and the ledger lives (with ``estates``, it need
+    not hold any estate)."""
+    region: str = Field(default="us-east-1", pattern=REGION_PATTERN)
+    """The central region."""
     now: Timestamp
     history_hours: int = Field(default=48, ge=1, le=24 * 63)
     prices_usd_per_hour: dict[str, Decimal] = {}
     gpu_dimension: Literal["GpuId", "AcceleratorId"] = "GpuId"
     faults: Faults | None = None
     endpoints: list[FleetEndpoint] = []
+    """The single estate's endpoints (empty for a fleet with ``estates``)."""
+    estate_specs: list[EstateSpec] | None = Field(default=None, alias="estates", min_length=1)
 
-    @field_validator("prices_usd_per_hour", mode="before")
-    @classmethod
-    def _prices(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        try:
-            return {k: parse_money(v, k) for k, v in value.items()}
-        except InputError as exc:
-            raise ValueError(f"{exc.field}: {exc.message}") from None
+    _estates: tuple[FleetEstate, ...] = PrivateAttr(default=())
+
+    _account = field_validator("account_id", mode="before")(_account_id)
+    _prices = field_validator("prices_usd_per_hour", mode="before")(_parse_prices)
+
+    @model_validator(mode="after")
+    def _build_estates(self) -> Fleet:
+        # The checks that name an estate's field are parse_fleet's (_check_estates).
+        estates: tuple[FleetEstate, ...]
+        if self.estate_specs is None:
+            estates = (FleetEstate(self.account_id, self.region, tuple(self.endpoints), dict(self.prices_usd_per_hour)),)
+        else:
+            estates = tuple(
+                FleetEstate(
+                    spec.account_id,
+                    spec.region,
+                    tuple(spec.endpoints),
+                    {**self.prices_usd_per_hour, **spec.prices_usd_per_hour},
+                    f"estates[{index}]",
+                )
+                for index, spec in enumerate(self.estate_specs)
+            )
+        self._estates = estates
+        return self
+
+    @property
+    def estates(self) -> tuple[FleetEstate, ...]:
+        """Every estate: the ``estates`` list, or the one estate of a fleet without it."""
+        return self._estates
+
+    @property
+    def central_prices_usd_per_hour(self) -> Mapping[str, Decimal]:
+        """The prices of the central account's estate in the central region, else of the first estate."""
+        for estate in self._estates:
+            if estate.key == (self.account_id, self.region):
+                return estate.prices_usd_per_hour
+        return self._estates[0].prices_usd_per_hour
 
     @property
     def history_start(self) -> datetime:
@@ -313,41 +401,62 @@ def parse_fleet(document: Any, source: str = "fleet") -> Fleet:
         # location is the one the user meant.
         error = max(exc.errors(), key=lambda e: len(e["loc"]))
         raise InputError(f"{source}: {_path(error['loc'])}", _message(error)) from None
-    _check_unique_names(fleet, source)
-    _check_lifetimes(fleet, source)
+    _check_estates(fleet, source)
+    for estate in fleet.estates:
+        prefix = f"{source}: {estate.where}." if estate.where else f"{source}: "
+        _check_unique_names(estate, prefix)
+        _check_lifetimes(estate, prefix)
     return fleet
 
 
-def _check_unique_names(fleet: Fleet, source: str) -> None:
-    """Endpoint names, and component names across the fleet, are unique (as in SageMaker)."""
+def _check_estates(fleet: Fleet, source: str) -> None:
+    """With ``estates``: no top-level endpoints, and each (account, region) once."""
+    if fleet.estate_specs is None:
+        return
+    if "endpoints" in fleet.model_fields_set:
+        raise InputError(f"{source}: endpoints", "not allowed beside estates: each estate lists its own endpoints")
+    seen: dict[tuple[str, str], int] = {}
+    for index, estate in enumerate(fleet.estates):
+        if estate.key in seen:
+            raise InputError(
+                f"{source}: estates[{index}].account_id",
+                f"account {estate.account_id} in {estate.region} appears twice (also estates[{seen[estate.key]}]): "
+                "each estate is a different account's region",
+            )
+        seen[estate.key] = index
+
+
+def _check_unique_names(estate: FleetEstate, prefix: str) -> None:
+    """Endpoint names, and component names across the estate, are unique (as in SageMaker,
+    per account and region)."""
     endpoints: set[str] = set()
     components: set[str] = set()
-    for e, endpoint in enumerate(fleet.endpoints):
+    for e, endpoint in enumerate(estate.endpoints):
         if endpoint.name in endpoints:
-            raise InputError(f"{source}: endpoints[{e}].name", f"endpoint name {endpoint.name!r} appears twice")
+            raise InputError(f"{prefix}endpoints[{e}].name", f"endpoint name {endpoint.name!r} appears twice")
         endpoints.add(endpoint.name)
         for v, variant in enumerate(endpoint.variants):
             for c, component in enumerate(variant.inference_components or []):
                 if component.name in components:
                     raise InputError(
-                        f"{source}: endpoints[{e}].variants[{v}].inference_components[{c}].name",
+                        f"{prefix}endpoints[{e}].variants[{v}].inference_components[{c}].name",
                         f"inference component name {component.name!r} appears twice",
                     )
                 components.add(component.name)
 
 
-def _check_lifetimes(fleet: Fleet, source: str) -> None:
+def _check_lifetimes(estate: FleetEstate, prefix: str) -> None:
     """A resource is deleted after it is created; a component is not created after its
     endpoint is deleted."""
-    for e, endpoint in enumerate(fleet.endpoints):
+    for e, endpoint in enumerate(estate.endpoints):
         if endpoint.deleted_at is not None and endpoint.deleted_at <= endpoint.created_at:
             raise InputError(
-                f"{source}: endpoints[{e}].deleted_at",
+                f"{prefix}endpoints[{e}].deleted_at",
                 f"must be after created_at ({_stamp(endpoint.created_at)}), got {_stamp(endpoint.deleted_at)}",
             )
         for v, variant in enumerate(endpoint.variants):
             for c, component in enumerate(variant.inference_components or []):
-                where = f"{source}: endpoints[{e}].variants[{v}].inference_components[{c}]"
+                where = f"{prefix}endpoints[{e}].variants[{v}].inference_components[{c}]"
                 created = component.created_at or endpoint.created_at
                 if endpoint.deleted_at is not None and created > endpoint.deleted_at:
                     raise InputError(

@@ -147,6 +147,7 @@ def cost_meter(
             out_of_time=lambda: remaining_ms() < config.deadline_margin_s * 1000,
             on_interval=done,
             hold_unpriced=True,
+            keep_records=False,  # streamed: written, counted, let go
         )
         if start < end
         else None
@@ -168,7 +169,7 @@ def cost_meter(
         "intervals": len(run.metered) if run else 0,
         "records_written": run.written if run else 0,
         "records_already_in_ledger": run.existing if run else 0,
-        "cost_usd": format_money(sum((r.cost_usd for r in run.records), Decimal(0))) if run else "0.000000",
+        "cost_usd": format_money(run.cost_usd) if run else "0.000000",
         "findings": [f"{f.endpoint_name}: {f.kind}" for f in run.findings] if run else [],
         "stopped_early": run.stopped_early if run else False,
         "held_at": format_utc(run.held_at.start) if run and run.held_at else None,

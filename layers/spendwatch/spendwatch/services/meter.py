@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from spendwatch.aws.cloudtrail import CloudTrailHistory
 from spendwatch.aws.cloudwatch import CloudWatchMetrics
@@ -45,6 +46,9 @@ class MeterRun:
     """Unpriced resources in the last interval looked at (0 when everything was priced)."""
     deleted: int = 0
     """Resources the snapshot remembered that were gone this run (charged until deleted)."""
+    cost_usd: Decimal = Decimal(0)
+    """The cost of every record metered (kept or not)."""
+    record_count: int = 0
 
 
 def check_range(start: datetime, end: datetime, interval_minutes: int, now: datetime | None) -> list[Interval]:
@@ -112,16 +116,19 @@ def run_meter(
     out_of_time: Callable[[], bool] | None = None,
     on_interval: Callable[[Interval, list[CostRecord]], None] | None = None,
     hold_unpriced: bool = False,
+    keep_records: bool = True,
 ) -> MeterRun:
     """Meter every interval in ``[start, end)`` into the ledger; ``on_interval`` runs once an
     interval's records are safely written (the Lambda advances its state there), with the
     records this run wrote (a replayed interval's are already in the ledger). With
     ``hold_unpriced`` the run stops before the first interval holding an unpriced resource.
-    A run whose retries run out of time stops cleanly: what it finished stays finished."""
+    A run whose retries run out of time stops cleanly: what it finished stays finished.
+    Without ``keep_records`` (the Lambda) the records are not kept once written: memory does
+    not grow with the hours a backfill meters."""
     periods = check_range(start, end, interval_minutes, aws.now)
     run = MeterRun()
     try:
-        _meter_periods(aws, ledger, periods, prices, run, progress, out_of_time, on_interval, hold_unpriced)
+        _meter_periods(aws, ledger, periods, prices, run, progress, out_of_time, on_interval, hold_unpriced, keep_records)
     except OutOfTime as exc:
         run.stopped_early = True
         log.warning("stopping before the deadline (%s); the next run resumes after the last whole interval", exc)
@@ -138,8 +145,10 @@ def _meter_periods(
     out_of_time: Callable[[], bool] | None,
     on_interval: Callable[[Interval, list[CostRecord]], None] | None,
     hold_unpriced: bool,
+    keep_records: bool = True,
 ) -> None:
     inventory, findings, run.deleted = metered_inventory(aws, ledger)
+    seen = set(run.findings)
     run.findings.extend(findings)
     book = resolve_meter_prices(aws, inventory, prices, ledger.memory())
     metrics = CloudWatchMetrics(aws.client("cloudwatch"), aws.retry)
@@ -153,14 +162,20 @@ def _meter_periods(
                 log.info("stopping before the deadline; %d intervals left for the next run", len(periods) - done)
                 return
             result = meter(inventory, samples, book, interval)
-            run.findings.extend(f for f in result.findings if f not in run.findings)
+            for finding in result.findings:  # a set: findings repeat every interval, and may be thousands
+                if finding not in seen:
+                    seen.add(finding)
+                    run.findings.append(finding)
             run.unpriced = sum(1 for f in result.findings if f.kind == "unpriced")
             if hold_unpriced and run.unpriced:
                 run.held_at = interval
                 log.warning("holding at %s: %d resources have no price", format_utc(interval.start), run.unpriced)
                 return
             written = ledger.write(result.records)
-            run.records.extend(result.records)
+            if keep_records:
+                run.records.extend(result.records)
+            run.record_count += len(result.records)
+            run.cost_usd += sum((r.cost_usd for r in result.records), Decimal(0))
             run.written += len(written.records)
             run.existing += written.existing
             run.metered.append(interval)
@@ -222,6 +237,8 @@ def meter_as_scheduled(
             set_clock(interval.end)
             run = run_meter(replace(aws, now=interval.end), ledger, interval.start, interval.end, interval_minutes, prices)
             total.records.extend(run.records)
+            total.record_count += run.record_count
+            total.cost_usd += run.cost_usd
             total.findings.extend(f for f in run.findings if f not in total.findings)
             total.metered.extend(run.metered)
             total.written += run.written
