@@ -116,7 +116,7 @@ def metrics_complete(measured: VariantSamples | None, window: tuple[datetime, da
     return True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CostRecord:
     region: str
     interval_start: datetime
