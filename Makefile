@@ -82,11 +82,21 @@ lint-python: install
 	$(BIN)/mypy
 
 # The template as SAM sees it, as CloudFormation's linter sees it, and checkov's security checks (0 failed: every
-# skip is listed in template.yaml with its reason).
+# skip is listed in the template with its reason); member-role.yaml (the member accounts' StackSet) likewise.
+# checkov leaves out the resources whose Condition is false for the parameters' defaults: OrganizationMode's are
+# checked on a copy of template.yaml whose defaults turn it on ($(ORG_LINT_TEMPLATE)).
+ORG_LINT_TEMPLATE := .aws-sam/lint/template-organization.yaml
 lint-template: tools
 	$(TOOLS)/sam validate --lint --template-file template.yaml --region us-east-1
-	$(TOOLS)/cfn-lint template.yaml
+	$(TOOLS)/cfn-lint template.yaml member-role.yaml
 	$(TOOLS)/checkov --file template.yaml --framework cloudformation --skip-download --quiet --compact
+	@mkdir -p $(dir $(ORG_LINT_TEMPLATE))
+	sed -e '/^  OrganizationMode:$$/,/Default:/s/Default: "off"/Default: "on"/' \
+		-e '/^  MemberExternalId:$$/,/Default:/s/Default: ""/Default: lint-external-id/' template.yaml > $(ORG_LINT_TEMPLATE)
+	@grep -q '^    Default: "on"$$' $(ORG_LINT_TEMPLATE) && grep -q '^    Default: lint-external-id$$' $(ORG_LINT_TEMPLATE) \
+		|| { echo "$(ORG_LINT_TEMPLATE): OrganizationMode's defaults were not turned on" >&2; exit 1; }
+	$(TOOLS)/checkov --file $(ORG_LINT_TEMPLATE) --framework cloudformation --skip-download --quiet --compact
+	$(TOOLS)/checkov --file member-role.yaml --framework cloudformation --skip-download --quiet --compact
 
 test: install lint build
 	$(BIN)/pytest

@@ -114,4 +114,6 @@ def test_malformed_event_names_the_field(aws: EmulatedAws) -> None:
 
 
 def test_the_meter_function_runs_alone() -> None:
-    assert resource("CostMeterFunction")["Properties"]["ReservedConcurrentExecutions"] == 1
+    # one meter at a time per account region: alone in a single account, one per target under the fan-out
+    concurrency = {"Fn::If": ["IsOrganization", {"Ref": "FanOutConcurrency"}, 1]}
+    assert resource("CostMeterFunction")["Properties"]["ReservedConcurrentExecutions"] == concurrency

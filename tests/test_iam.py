@@ -36,18 +36,23 @@ BatchWriteItem, or a TransactWriteItems part) is declared next to the code, in i
 then each caller that names it declares the prefixes. A writer without a declaration fails.
 
 The template side evaluates template.yaml as CloudFormation would (``Stack``), once for every
-combination of the values the Conditions' parameters can take, so each Fn::If branch is
-checked on its own. For each set, a function's role must grant exactly the (action, resource)
-pairs the function needs: the code's calls, on the resources its environment names (the
-table, the topic and its key, the SSM parameters) or, for SageMaker, the account's endpoints
-(``ACCOUNT_RESOURCES``), ``"*"`` only for ``RESOURCE_LESS_ACTIONS``; and what Lambda does
-with the role: its own log group (``LoggingConfig``), X-Ray (``Tracing``), the dead-letter
-queue. A write action must carry ``ForAllValues:StringLike`` on ``dynamodb:LeadingKeys``
-with exactly the prefixes (``REC#*``) the code declares for it. Whatever else the checker
-meets fails: another condition operator or key, an explicit Deny, NotAction, managed
-policies, grants in SAM's ``Policies`` (SAM's generated role would add
-AWSLambdaBasicExecutionRole: logs in every log group), such settings inherited from Globals,
-an intrinsic it does not evaluate, a condition whose other branch no parameter value reaches.
+combination of the values the Conditions' parameters can take (those that decide the function,
+its role and what they name, or that the rules below read), so each Fn::If branch is checked on
+its own. For each set, a function's role must grant exactly the (action, resource) pairs the
+function needs: the code's calls, on the resources its environment names (the table, the topic
+and its key, the SSM parameters) or, for SageMaker, the account's endpoints
+(``ACCOUNT_RESOURCES``; in any region when the stack fans out over an organization), ``"*"``
+only for ``RESOURCE_LESS_ACTIONS``, nothing for ``PERMISSIONLESS_ACTIONS``; ``sts:AssumeRole``
+on the member role (``MemberRoleName``, any account) only when the stack fans out, held to
+``aws:ResourceOrgID`` exactly when ``OrganizationId`` is given; and what Lambda does with the
+role: its own log group (``LoggingConfig``), X-Ray (``Tracing``), the dead-letter queue. A
+function under a Condition is checked where it is created. A write action must carry
+``ForAllValues:StringLike`` on ``dynamodb:LeadingKeys`` with exactly the prefixes (``REC#*``)
+the code declares for it. Whatever else the checker meets fails: another condition operator or
+key, an explicit Deny, NotAction, managed policies, grants in SAM's ``Policies`` (SAM's
+generated role would add AWSLambdaBasicExecutionRole: logs in every log group), such settings
+inherited from Globals, an intrinsic it does not evaluate, a condition whose other branch no
+parameter value reaches.
 The mutation tests at the end hold the checker to this: each wrong grant, and each hidden call,
 applied to the real template or to a small package, must fail it.
 """
@@ -78,7 +83,11 @@ PACKAGE_ROOT = REPO / "layers" / "spendwatch"
 # Adapters whose IAM_ACTIONS do not name their service (or that declare none): module -> boto3 service names.
 ADAPTER_SERVICES: dict[str, tuple[str, ...]] = {}
 # IAM prefixes whose boto3 service is named differently.
-IAM_PREFIX_SERVICES = {"states": "stepfunctions", "execute-api": "apigatewaymanagementapi"}
+IAM_PREFIX_SERVICES = {
+    "states": "stepfunctions",
+    "execute-api": "apigatewaymanagementapi",
+    "tag": "resourcegroupstaggingapi",
+}
 # The emulated AWS seeds moto in-process: its calls never reach an account.
 NOT_REAL_AWS = {"spendwatch_emulator.emulator"}
 
@@ -118,9 +127,22 @@ RESOURCE_LESS_ACTIONS = {
     "cloudwatch:PutMetricData",
     "pricing:GetProducts",
     "cloudtrail:LookupEvents",
+    "tag:GetResources",
+    "organizations:ListAccounts",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }
+# Actions that need no permission at all (AWS allows them whatever the policies say): nothing to grant.
+PERMISSIONLESS_ACTIONS = {"sts:GetCallerIdentity"}
+# OrganizationMode: a worker reads a member account through the role member-role.yaml creates there, named by
+# MEMBER_ROLE_PARAMETER, in any account; and only when the stack fans out (FAN_OUT_CONDITION: the state machine
+# hands the functions targets in other accounts; otherwise no code path assumes a role). When ORGANIZATION_PARAMETER
+# is set, the grant must hold the role to the organization's accounts (aws:ResourceOrgID).
+FAN_OUT_CONDITION = "IsOrganization"
+MEMBER_ROLE_PARAMETER = "MemberRoleName"
+ORGANIZATION_PARAMETER = "OrganizationId"
+MEMBER_ROLE_ARN = "arn:{partition}:iam::*:role/{role}"
+ORGANIZATION_SCOPED_ACTIONS = frozenset({"sts:AssumeRole"})
 # Resources of the account, not of this stack, that a function needs whatever their names: spendwatch watches every
 # endpoint of its region. Each action on the resource types the code calls it with (tags are read from endpoints
 # and inference components, never from endpoint configs).
@@ -741,8 +763,8 @@ PSEUDO_PARAMETERS = {
     "AWS::URLSuffix": "amazonaws.com",
 }
 # Values tried for a String parameter that a condition depends on (those its AllowedPattern accepts): empty, a
-# name, a path, an address.
-SAMPLE_VALUES = ("", "spendwatch", "/spendwatch/settings", "ops@example.com")
+# name, a path, an address, an organization id, a list of regions.
+SAMPLE_VALUES = ("", "spendwatch", "/spendwatch/settings", "ops@example.com", "o-a1b2c3d4e5", "us-east-1,eu-west-1")
 
 
 class Uninterpretable(Exception):
@@ -850,7 +872,8 @@ class Stack:
 
     def _name(self, logical: str, key: str) -> str:
         props = self.resources[logical].get("Properties", {})
-        return str(self.value(props[key])) if key in props else f"{PSEUDO_PARAMETERS['AWS::StackName']}-{logical}-1EXAMPLE"
+        name = self.value(props[key]) if key in props else NO_VALUE  # a name under Fn::If may be AWS::NoValue
+        return str(name) if name is not NO_VALUE else f"{PSEUDO_PARAMETERS['AWS::StackName']}-{logical}-1EXAMPLE"
 
     def reference(self, logical: str) -> str:
         if not self.created(logical):
@@ -931,12 +954,75 @@ def _accepts(parameter: dict[str, Any], value: str) -> bool:
     return pattern is None or re.fullmatch(pattern, value) is not None
 
 
-def parameter_sets(template: dict[str, Any]) -> tuple[list[str], list[dict[str, str]]]:
+def _mentions(node: Any) -> Iterator[str]:
+    """Every resource or parameter name a piece of template refers to (Ref, Fn::GetAtt, ${...} in Fn::Sub)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                yield value
+            elif key == "Fn::GetAtt":
+                target = _get_att_target(node)
+                if target is not None:
+                    yield target[0]
+            elif key == "Fn::Sub":
+                text = value if isinstance(value, str) else value[0]
+                yield from (name.split(".", 1)[0] for name in re.findall(r"\$\{([^}!]+)\}", text))
+            yield from _mentions(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _mentions(item)
+
+
+def _condition_names(node: Any) -> Iterator[str]:
+    """The conditions a piece of template uses: a resource's Condition, Fn::If, {"Condition": name}."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Condition" and isinstance(value, str):
+                yield value
+            elif key == "Fn::If" and isinstance(value, list) and value:
+                yield value[0]
+            yield from _condition_names(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _condition_names(item)
+
+
+def relevant_parameters(template: dict[str, Any], logical_ids: list[str]) -> set[str]:
+    """The parameters that decide, through conditions, what the given resources (and what they refer to) are,
+    and those the checker's own rules read (whether the stack fans out, the organization): a grant that ignores
+    one of them must still be tried with its every value."""
+    resources = template.get("Resources", {})
+    conditions = template.get("Conditions", {})
+    seen: set[str] = set()
+    used: set[str] = {FAN_OUT_CONDITION}
+    pending = list(logical_ids)
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in resources:
+            continue
+        seen.add(name)
+        used |= set(_condition_names(resources[name]))
+        pending.extend(_mentions(resources[name]))
+    closure: set[str] = set()
+    pending = sorted(used)
+    while pending:
+        name = pending.pop()
+        if name not in closure and name in conditions:
+            closure.add(name)
+            pending.extend(_condition_names(conditions[name]))
+    rules = {ORGANIZATION_PARAMETER, MEMBER_ROLE_PARAMETER}
+    return (set(_refs([conditions[c] for c in sorted(closure)])) | rules) & set(template.get("Parameters", {}))
+
+
+def parameter_sets(template: dict[str, Any], only: list[str] | None = None) -> tuple[list[str], list[dict[str, str]]]:
     """Every combination of the values the Conditions' parameters can take (the others at their defaults):
-    the parameters that vary, and one value set per combination."""
+    the parameters that vary, and one value set per combination. With ``only`` (logical ids), only the
+    parameters that decide what those resources are vary (the others cannot change them)."""
     parameters: dict[str, Any] = template.get("Parameters", {})
     defaults = {name: str(p.get("Default", "")) for name, p in parameters.items()}
     varying = sorted(set(_refs(template.get("Conditions", {}))) & set(parameters))
+    if only is not None:
+        varying = sorted(set(varying) & relevant_parameters(template, only))
     choices = []
     for name in varying:
         parameter = parameters[name]
@@ -954,10 +1040,22 @@ class Grant:
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     leading_keys: tuple[str, ...] | None  # the key prefixes (pattern without its *) writes are allowed on
+    resource_org: str | None = None  # the organization (aws:ResourceOrgID) the resources must belong to
 
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def _resource_org(condition: Any) -> str | None:
+    """The organization id of a ``StringEquals`` on ``aws:ResourceOrgID`` (the other form understood), else None."""
+    if isinstance(condition, dict) and set(condition) == {"StringEquals"}:
+        body = condition["StringEquals"]
+        if isinstance(body, dict) and set(body) == {"aws:ResourceOrgID"}:
+            org = body["aws:ResourceOrgID"]
+            if isinstance(org, str) and re.fullmatch(r"o-[a-z0-9]{10,32}", org):
+                return org
+    return None
 
 
 def _leading_keys(condition: Any) -> tuple[tuple[str, ...] | None, list[str]]:
@@ -965,7 +1063,8 @@ def _leading_keys(condition: Any) -> tuple[tuple[str, ...] | None, list[str]]:
     ``dynamodb:LeadingKeys`` with key prefixes (``REC#*``)."""
     if not (isinstance(condition, dict) and set(condition) == {"ForAllValues:StringLike"}):
         return None, [
-            f"condition {json.dumps(condition)} cannot be interpreted: only ForAllValues:StringLike on dynamodb:LeadingKeys is"
+            f"condition {json.dumps(condition)} cannot be interpreted: only ForAllValues:StringLike on dynamodb:LeadingKeys "
+            "(and StringEquals on aws:ResourceOrgID, for an organization's roles) is"
         ]
     body = condition["ForAllValues:StringLike"]
     if not (isinstance(body, dict) and set(body) == {"dynamodb:LeadingKeys"}):
@@ -1005,7 +1104,14 @@ def _interpret(statement: Any) -> tuple[Grant | None, list[str]]:
     if not actions or not resources:
         trouble.append(f"statement {sid}: no Action or no Resource")
     keys: tuple[str, ...] | None = None
-    if "Condition" in statement:
+    org = _resource_org(statement.get("Condition"))
+    if org is not None:
+        others = sorted(str(a) for a in actions if a not in ORGANIZATION_SCOPED_ACTIONS)
+        if others:
+            trouble.append(
+                f"statement {sid}: aws:ResourceOrgID on {others}: only {sorted(ORGANIZATION_SCOPED_ACTIONS)} are held to it"
+            )
+    elif "Condition" in statement:
         keys, problems = _leading_keys(statement["Condition"])
         trouble += [f"statement {sid}: {p}" for p in problems]
         reads = sorted(a for a in actions if a not in WRITE_ACTIONS)
@@ -1019,7 +1125,7 @@ def _interpret(statement: Any) -> tuple[Grant | None, list[str]]:
             trouble.append(f"statement {sid}: {writes} without dynamodb:LeadingKeys may change any item of the table")
     if trouble:
         return None, trouble
-    return Grant(sid, tuple(actions), tuple(resources), keys), []
+    return Grant(sid, tuple(actions), tuple(resources), keys, org), []
 
 
 def _get_att_target(value: Any) -> tuple[str, str] | None:
@@ -1092,14 +1198,26 @@ def _needed(stack: Stack, logical_id: str, needs: CodeNeeds) -> tuple[dict[tuple
     parameters = [str(v) for k, v in environment.items() if SSM_PARAMETER_VARIABLE.fullmatch(k)]
     needed: dict[tuple[str, str], set[str]] = defaultdict(set)
     trouble: list[str] = []
+    conditions = stack.template.get("Conditions", {})
+    fans_out = FAN_OUT_CONDITION in conditions and stack.condition(FAN_OUT_CONDITION)
     for call in sorted(needs.calls, key=lambda c: (c.action, c.where)):
         service = call.action.split(":", 1)[0]
+        if call.action in PERMISSIONLESS_ACTIONS:
+            continue
         if call.action in RESOURCE_LESS_ACTIONS:
             resources = ["*"]
+        elif call.action == "sts:AssumeRole":
+            if not fans_out:
+                continue  # nothing hands the function a member account: no code path assumes a role
+            role = stack.parameters.get(MEMBER_ROLE_PARAMETER)
+            if not role:
+                trouble.append(f"{logical_id}: assumes a role ({call.where}), but no {MEMBER_ROLE_PARAMETER} names it")
+                continue
+            resources = [MEMBER_ROLE_ARN.format(partition=partition, role=role)]
         elif call.action in ACCOUNT_RESOURCES:
-            resources = [
-                arn.format(partition=partition, region=region, account=account) for arn in ACCOUNT_RESOURCES[call.action]
-            ]
+            # A stack that fans out reads its own account too, in every region it watches: any region.
+            scope = "*" if fans_out else region
+            resources = [arn.format(partition=partition, region=scope, account=account) for arn in ACCOUNT_RESOURCES[call.action]]
         elif service == "dynamodb":
             if len(tables) != 1:
                 trouble.append(f"{logical_id}: {call.action} ({call.where}), but its environment names {len(tables)} tables")
@@ -1167,6 +1285,14 @@ def _grant_failures(stack: Stack, logical_id: str, role: str, needs: CodeNeeds) 
     for (action, resource), sid in sorted(granted.items()):
         if (action, resource) not in needed:
             failures.append(f"{role} grants {action} on {resource} (statement {sid}), which nothing the function runs needs")
+    organization = stack.parameters.get(ORGANIZATION_PARAMETER) or None
+    for grant in grants:
+        scoped = sorted(a for a in grant.actions if a in ORGANIZATION_SCOPED_ACTIONS)
+        if scoped and grant.resource_org != organization:
+            failures.append(
+                f"{role}: statement {grant.sid} holds {scoped} to aws:ResourceOrgID {grant.resource_org!r}, "
+                f"but {ORGANIZATION_PARAMETER} is {organization!r}"
+            )
     wanted: dict[str, set[str]] = defaultdict(set)
     for write in needs.writes:
         wanted[write.action].add(write.prefix)
@@ -1194,7 +1320,7 @@ def check_function(template: dict[str, Any], logical_id: str, needs: CodeNeeds) 
     failures += trouble
     if role is None:
         return failures
-    varying, value_sets = parameter_sets(template)
+    varying, value_sets = parameter_sets(template, [logical_id, role])
     for name in sorted(set(_if_conditions(template["Resources"][role])) | set(_if_conditions(template["Resources"][logical_id]))):
         try:
             seen = {Stack(template, values).condition(name) for values in value_sets}
@@ -1206,19 +1332,24 @@ def check_function(template: dict[str, Any], logical_id: str, needs: CodeNeeds) 
                 f"{role}: condition {name} is {seen.pop()} for every parameter value tried: its other branch is never checked"
             )
     found: dict[str, list[str]] = {}
+    checked = 0
     for values in value_sets:
+        stack = Stack(template, values)
         try:
-            trouble = _grant_failures(Stack(template, values), logical_id, role, needs)
+            if not stack.created(logical_id):
+                continue  # a function under a Condition: nothing to grant where it is not created
+            checked += 1
+            trouble = _grant_failures(stack, logical_id, role, needs)
         except Uninterpretable as exc:
             trouble = [f"{role}: cannot interpret {exc}"]
         label = ", ".join(f"{name}={values[name]!r}" for name in varying)
         for failure in trouble:
             found.setdefault(failure, []).append(label)
+    if not checked and not found:
+        failures.append(f"{logical_id} is created for no parameter values tried: its grants are never checked")
     for failure, labels in found.items():
         failures.append(
-            failure
-            if len(labels) == len(value_sets)
-            else f"{failure} [when {labels[0]}: {len(labels)} of {len(value_sets)} value sets]"
+            failure if len(labels) == checked else f"{failure} [when {labels[0]}: {len(labels)} of {checked} value sets]"
         )
     return failures
 
@@ -1335,11 +1466,12 @@ def test_unscoped_only_where_the_api_allows_no_resource(logical_id: str) -> None
 
 def test_every_condition_branch_is_checked() -> None:
     """The parameter sets reach both branches of every condition the roles use."""
-    varying, value_sets = parameter_sets(TEMPLATE)
-    assert {"PricesParameterName", "BudgetsParameterName"} <= set(varying)
+    varying, _ = parameter_sets(TEMPLATE)
+    assert {"PricesParameterName", "BudgetsParameterName", "OrganizationMode", "OrganizationId"} <= set(varying)
     for logical_id in FUNCTIONS:
         role, _ = role_of(TEMPLATE, logical_id)
         assert role is not None
+        _, value_sets = parameter_sets(TEMPLATE, [logical_id, role])
         for name in set(_if_conditions(TEMPLATE["Resources"][role])):
             assert {Stack(TEMPLATE, values).condition(name) for values in value_sets} == {True, False}, name
 

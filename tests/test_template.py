@@ -22,7 +22,10 @@ QUEUES = sorted(k for k, v in RESOURCES.items() if v["Type"] == "AWS::SQS::Queue
 ALARMS = {k: v["Properties"] for k, v in RESOURCES.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
 
 # What each function is scheduled to do, and the environment its code reads (its contract with template.yaml).
+# TargetsFunction has no schedule: only the organization fan-out's state machine invokes it
+# (tests/test_organization_template.py).
 TASKS = {"IdleScanFunction": "idle-scan", "CostMeterFunction": "meter", "NotifierFunction": "notify"}
+SCHEDULED = sorted(TASKS)
 ENVIRONMENT = {
     "IdleScanFunction": {
         "SPENDWATCH_TABLE_NAME",
@@ -30,6 +33,7 @@ ENVIRONMENT = {
         "SPENDWATCH_PRICES_PARAMETER",
         "SPENDWATCH_REFRESH_PRICES",
         "SPENDWATCH_METRICS_NAMESPACE",
+        "SPENDWATCH_MEMBER_EXTERNAL_ID",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
     },
@@ -41,6 +45,7 @@ ENVIRONMENT = {
         "SPENDWATCH_PRICES_PARAMETER",
         "SPENDWATCH_REFRESH_PRICES",
         "SPENDWATCH_METRICS_NAMESPACE",
+        "SPENDWATCH_MEMBER_EXTERNAL_ID",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
     },
@@ -50,10 +55,28 @@ ENVIRONMENT = {
         "SPENDWATCH_BUDGETS_PARAMETER",
         "SPENDWATCH_BUDGET_THRESHOLDS",
         "SPENDWATCH_METRICS_NAMESPACE",
+        "SPENDWATCH_MEMBER_EXTERNAL_ID",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_LOG_LEVEL",
+    },
+    "TargetsFunction": {
+        "SPENDWATCH_TABLE_NAME",
+        "SPENDWATCH_ACCOUNTS_PARAMETER",
+        "SPENDWATCH_REGIONS",
+        "SPENDWATCH_MEMBER_ROLE_NAME",
+        "SPENDWATCH_METRICS_NAMESPACE",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
     },
 }
+# OrganizationMode's resources, created only when it is on (tests/test_organization_template.py checks them).
+ORGANIZATION = sorted(k for k, v in RESOURCES.items() if v.get("Condition") == "IsOrganization")
+# The state machine's log group: Step Functions, not a function, writes to it.
+STATE_MACHINE_LOG_GROUPS = ["FanOutLogGroup"]
+# Alarms on spendwatch's own metrics, beyond each function's errors and throttles and each queue's messages: the
+# meter stalled, held and the unallocated GPUs; OrganizationMode's failed targets and failed fan-out runs.
+METRIC_ALARMS = 3
+ORGANIZATION_RUN_ALARMS = 2
 
 
 def props(logical_id: str) -> dict[str, Any]:
@@ -95,7 +118,9 @@ def schedule_of(logical_id: str) -> dict[str, Any]:
 
 
 def test_the_three_functions_are_there() -> None:
-    assert set(FUNCTIONS) == set(TASKS)
+    assert set(FUNCTIONS) == set(TASKS) | {"TargetsFunction"}
+    assert RESOURCES["TargetsFunction"]["Condition"] == "IsOrganization"
+    assert all("Condition" not in RESOURCES[f] for f in TASKS)
 
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
@@ -105,20 +130,30 @@ def test_function_is_python313_arm64_on_the_layer_with_its_log_group(logical_id:
     assert p["Architectures"] == ["arm64"]
     assert {"Ref": "SpendwatchLayer"} in p["Layers"]
     assert p["Tracing"] == "Active"
-    assert p["ReservedConcurrentExecutions"] == 1
+    if logical_id in TASKS:
+        # One run at a time; OrganizationMode on, one per target the fan-out runs at once.
+        assert p["ReservedConcurrentExecutions"] == {"Fn::If": ["IsOrganization", {"Ref": "FanOutConcurrency"}, 1]}
+    else:
+        assert p["ReservedConcurrentExecutions"] == 3  # the three schedules' fan-out runs may overlap
     assert RESOURCES[logical_id]["Metadata"]["BuildMethod"] == "makefile"
     makefile = REPO / p["CodeUri"] / "Makefile"
     assert f"build-{logical_id}:" in makefile.read_text(), f"{makefile} has no build-{logical_id} target"
     group = ref(p["LoggingConfig"]["LogGroup"])
     assert RESOURCES[group]["Type"] == "AWS::Logs::LogGroup"
     assert ref(props(group)["RetentionInDays"]) == "LogRetentionDays"
-    dlq, _ = get_att(p["DeadLetterQueue"]["TargetArn"])
-    assert RESOURCES[dlq]["Type"] == "AWS::SQS::Queue"
+    assert RESOURCES[group].get("Condition") == RESOURCES[logical_id].get("Condition")
+    if logical_id in TASKS:
+        dlq, _ = get_att(p["DeadLetterQueue"]["TargetArn"])
+        assert RESOURCES[dlq]["Type"] == "AWS::SQS::Queue"
+    else:  # invoked synchronously by the state machine alone: a dead-letter queue would never receive anything
+        assert "DeadLetterQueue" not in p
+        assert "Events" not in p
 
 
 def test_log_groups_are_one_per_function() -> None:
     groups = [k for k, v in RESOURCES.items() if v["Type"] == "AWS::Logs::LogGroup"]
-    assert sorted(groups) == sorted(ref(props(f)["LoggingConfig"]["LogGroup"]) for f in FUNCTIONS)
+    functions = [ref(props(f)["LoggingConfig"]["LogGroup"]) for f in FUNCTIONS]
+    assert sorted(groups) == sorted(functions + STATE_MACHINE_LOG_GROUPS)
 
 
 def test_layer_is_built_for_python313_arm64() -> None:
@@ -128,7 +163,7 @@ def test_layer_is_built_for_python313_arm64() -> None:
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
 
 
-@pytest.mark.parametrize("logical_id", FUNCTIONS)
+@pytest.mark.parametrize("logical_id", SCHEDULED)
 def test_schedule_passes_its_scheduled_time(logical_id: str) -> None:
     schedule = schedule_of(logical_id)
     assert json.loads(schedule["Input"]) == {
@@ -156,7 +191,7 @@ def test_schedule_defaults() -> None:
     assert interval["AllowedValues"] == [m for m in range(5, 1441) if 1440 % m == 0]
 
 
-@pytest.mark.parametrize("logical_id", FUNCTIONS)
+@pytest.mark.parametrize("logical_id", SCHEDULED)
 def test_sample_event_is_what_the_schedule_sends(logical_id: str) -> None:
     name = props(logical_id)["CodeUri"].rsplit("/", 1)[1]
     sample = json.loads((REPO / "events" / f"{name}.json").read_text())
@@ -246,7 +281,12 @@ def test_each_function_has_a_role_of_its_own(logical_id: str) -> None:
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ]
     assert "ManagedPolicyArns" not in p
-    assert "RoleName" not in p
+    if logical_id in TASKS:  # OrganizationMode on names the workers' roles: the member roles' trust names them
+        slug = {"idle-scan": "idle-scan", "meter": "cost-meter", "notify": "notifier"}[TASKS[logical_id]]
+        name = {"Fn::Sub": "${AWS::StackName}-" + slug + "-worker"}
+        assert p["RoleName"] == {"Fn::If": ["IsOrganization", name, {"Ref": "AWS::NoValue"}]}
+    else:
+        assert "RoleName" not in p
     (policy,) = p["Policies"]
     assert policy["PolicyDocument"]["Version"] == "2012-10-17"
     group = ref(props(logical_id)["LoggingConfig"]["LogGroup"])
@@ -318,7 +358,7 @@ def test_dead_letter_queues_are_encrypted_and_tls_only() -> None:
 
 
 def _alarms_on(namespace: str, metric: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in ALARMS.items() if v["Namespace"] == namespace and v["MetricName"] == metric}
+    return {k: v for k, v in ALARMS.items() if v.get("Namespace") == namespace and v.get("MetricName") == metric}
 
 
 def test_every_function_alarms_on_errors_and_throttles() -> None:
@@ -358,23 +398,39 @@ def test_meter_held_alarm_fires_after_the_configured_hours_of_unpriced_resources
 
 
 def test_every_alarm_notifies_the_topic_under_the_stack_name() -> None:
-    assert len(ALARMS) == 2 * len(FUNCTIONS) + len(QUEUES) + 3
+    assert len(ALARMS) == 2 * len(FUNCTIONS) + len(QUEUES) + METRIC_ALARMS + ORGANIZATION_RUN_ALARMS
     for name, alarm in ALARMS.items():
         assert {"Ref": "NotificationsTopic"} in alarm["AlarmActions"], name
         # The key and topic policies let CloudWatch publish for alarms named ${AWS::StackName}-*.
         assert alarm["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-"), name
 
 
-def dashboard() -> dict[str, Any]:
-    body = props("SpendwatchDashboard")["DashboardBody"]["Fn::Sub"]
+def dashboard(organization: bool = False) -> dict[str, Any]:
+    """The dashboard's body as CloudFormation makes it, OrganizationMode off or on."""
+    body, variables = props("SpendwatchDashboard")["DashboardBody"]["Fn::Sub"]
     assert isinstance(body, str)
+
+    def resolve(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if set(value) == {"Fn::If"}:
+            condition, then, otherwise = value["Fn::If"]
+            assert condition == "IsOrganization", condition
+            return resolve(then if organization else otherwise)
+        assert set(value) == {"Fn::Sub"}, value
+        assert isinstance(value["Fn::Sub"], str), value
+        return re.sub(r"\$\{([^}]+)\}", substitute, value["Fn::Sub"])
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name in variables:
+            return resolve(variables[name])
         if name in ("AWS::Region", "AWS::StackName"):
             return {"AWS::Region": "eu-west-1", "AWS::StackName": "spendwatch"}[name]
         if name.endswith(".Arn"):
-            assert name[: -len(".Arn")] in ALARMS, name
+            alarm = name[: -len(".Arn")]
+            assert alarm in ALARMS, name
+            assert organization or RESOURCES[alarm].get("Condition") != "IsOrganization", f"{name}: not created when off"
             return f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{name}"
         return str(PARAMETERS[name]["Default"])
 
@@ -382,9 +438,13 @@ def dashboard() -> dict[str, Any]:
     return loaded
 
 
-def test_dashboard_uses_spendwatch_metrics_without_naming_any_endpoint() -> None:
-    known = {v for k, v in vars(mn).items() if k.isupper() and isinstance(v, str)}
-    widgets = dashboard()["widgets"]
+@pytest.mark.parametrize("organization", [False, True], ids=["single-account", "organization"])
+def test_dashboard_uses_spendwatch_metrics_without_naming_any_endpoint(organization: bool) -> None:
+    # The organization widgets search the cost meter's AccountCostUsd (per AccountId and Region) and the fan-out's
+    # FailedTargets (per Task).
+    organization_metrics = {"AccountCostUsd", "FailedTargets"}
+    known = {v for k, v in vars(mn).items() if k.isupper() and isinstance(v, str)} | organization_metrics
+    widgets = dashboard(organization)["widgets"]
     searched: set[str] = set()
     for widget in widgets:
         for line in widget["properties"].get("metrics", []):
@@ -401,14 +461,18 @@ def test_dashboard_uses_spendwatch_metrics_without_naming_any_endpoint() -> None
                 assert dims == ["Region", "eu-west-1"], line
     expected = {mn.ENDPOINT_GPUS_USED, mn.ENDPOINT_GPUS_FREE, mn.COMPONENT_COST, mn.UNALLOCATED_COST, mn.IDLE_COST_PER_HOUR}
     assert expected <= searched
+    assert (organization_metrics <= searched) is organization
     lines = [line for w in widgets for line in w["properties"].get("metrics", [])]
     expressions = [line[0]["expression"] for line in lines if isinstance(line[0], dict)]
     assert "RUNNING_SUM(SUM(components))" in expressions  # cumulative cost
 
 
-def test_dashboard_shows_every_alarm_and_its_url_is_an_output() -> None:
-    (alarm_widget,) = [w for w in dashboard()["widgets"] if w["type"] == "alarm"]
-    assert len(alarm_widget["properties"]["alarms"]) == len(ALARMS)
+@pytest.mark.parametrize("organization", [False, True], ids=["single-account", "organization"])
+def test_dashboard_shows_every_alarm_and_its_url_is_an_output(organization: bool) -> None:
+    (alarm_widget,) = [w for w in dashboard(organization)["widgets"] if w["type"] == "alarm"]
+    created = [a for a in ALARMS if organization or a not in ORGANIZATION]
+    shown = [arn.rsplit(":", 1)[1].removesuffix(".Arn") for arn in alarm_widget["properties"]["alarms"]]
+    assert sorted(shown) == sorted(created)
     url = TEMPLATE["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
     assert url == (
         "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=${SpendwatchDashboard}"
@@ -424,6 +488,11 @@ def test_outputs() -> None:
         "CostMeterFunctionArn",
         "NotifierFunctionArn",
         "SpendwatchLayerArn",
+        # OrganizationMode on only
+        "FanOutStateMachineArn",
+        "IdleScanWorkerRoleArn",
+        "CostMeterWorkerRoleArn",
+        "NotifierWorkerRoleArn",
     }
 
 

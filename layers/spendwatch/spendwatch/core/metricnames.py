@@ -39,6 +39,8 @@ ENDPOINT_GPUS_USED = "GPUsUsed"  # average GPUs held by components on an endpoin
 ENDPOINT_GPUS_FREE = "GPUsFree"  # average GPUs nobody held
 UNALLOCATED_COST = "UnallocatedCost"  # USD for the interval, GPUs (or cores) nobody held
 ENDPOINT_COST = "EndpointCost"  # USD for the interval, whole endpoint (instances x price)
+ACCOUNT_COST = "AccountCostUsd"  # organization mode: USD for the interval, per AccountId and Region
+DIM_ACCOUNT = "AccountId"
 METERED_INTERVALS = "MeteredIntervals"  # run level: intervals completed by this run
 METER_LAG_HOURS = "MeterLagHours"  # run level: hours between now and the last metered interval end
 

@@ -67,14 +67,18 @@ def _unpriced_count(report: ScanReport) -> int:
     )
 
 
-def emit_meter_metrics(region: str, interval: Interval, records: list[CostRecord], namespace: str, now: datetime) -> int:
+def emit_meter_metrics(
+    region: str, interval: Interval, records: list[CostRecord], namespace: str, now: datetime, account_id: str | None = None
+) -> int:
     """The cluster and per-model views of one metered interval: per component its cost and
     GPUs held; per endpoint GPUs used and free, unallocated and whole cost; per region the
     free GPUs and that an interval was metered. Timestamped at the interval's start."""
-    return asyncio.run(_emit_meter(region, interval, records, namespace, now))
+    return asyncio.run(_emit_meter(region, interval, records, namespace, now, account_id))
 
 
-async def _emit_meter(region: str, interval: Interval, records: list[CostRecord], namespace: str, now: datetime) -> int:
+async def _emit_meter(
+    region: str, interval: Interval, records: list[CostRecord], namespace: str, now: datetime, account_id: str | None
+) -> int:
     seconds = Decimal(interval.seconds)
     # CloudWatch takes EMF timestamps up to two weeks old: an older backfill is ledger-only.
     if (now - interval.start).days >= 14:
@@ -116,6 +120,12 @@ async def _emit_meter(region: str, interval: Interval, records: list[CostRecord]
     run.put_metric(mn.METERED_INTERVALS, 1, "Count")
     run.put_metric(mn.ENDPOINT_GPUS_FREE, float(free_total), "Count")
     await run.flush()
+    if account_id is not None:  # organization mode: the dashboard's cost by account
+        account = _logger(namespace, {mn.DIM_ACCOUNT: account_id, "Region": region})
+        account.set_timestamp(stamp)
+        account.put_metric(mn.ACCOUNT_COST, float(sum((r.cost_usd for r in records), Decimal(0))), "None")
+        await account.flush()
+        documents += 1
     return documents + 1
 
 

@@ -114,6 +114,7 @@ def cost_meter(
     central = replace(central, retry=central.retry.with_deadline(lambda: remaining_ms() / 1000 - config.deadline_margin_s))
     aws = _where(central, event)
     where = aws.place  # the ledger partition of this account region
+    target_account = event.target.account_id if event.target else None
     ledger = Ledger(aws.client("dynamodb"), config.table_name, aws.retry)
     end = align_down(aws.now - timedelta(minutes=config.settle_minutes), config.interval_minutes)
     last = ledger.meter_state(where)
@@ -133,7 +134,7 @@ def cost_meter(
         # that wrote it. EMF is checked against the wall clock: CloudWatch drops timestamps
         # over two weeks old.
         if written:
-            emit_meter_metrics(aws.region, interval, written, config.namespace, wall)
+            emit_meter_metrics(aws.region, interval, written, config.namespace, wall, target_account)
         ledger.advance(where, interval.end, interval.start)
 
     run = (

@@ -97,9 +97,7 @@ def open_target(aws: AwsContext, target: Target, external_id: str | None) -> Aws
     if target.role_arn is None:
         session = aws.session
         return AwsContext(target.region, aws.now, session, aws.retry, aws.workers, aws.endpoint_url, aws.emulator, central=aws)
-    session = assume_role(aws.client("sts"), target.role_arn, external_id, target.region, aws.retry)
-    if aws.emulator is not None and aws.emulator.attach is not None:
-        aws.emulator.attach(session)
+    session = assume_role(aws.client("sts"), target.role_arn, external_id, target.region, aws.session, aws.retry)
     return AwsContext(
         target.region,
         aws.now,
@@ -140,7 +138,6 @@ def for_each(
     outcome: Outcome[T] = Outcome()
     for target in found:
         before = Counter(aws.calls)
-        member: AwsContext | None = None
         try:
             member = open_target(aws, target, external_id)
             outcome.results.append((target, job(member, target)))
@@ -151,7 +148,6 @@ def for_each(
             log.warning("account %s region %s failed: %s", target.account_id, target.region, message)
             outcome.failures.append(Failure(target, message))
         finally:
+            # A member session keeps the central one's hooks: its calls are counted there too.
             outcome.calls.update(Counter(aws.calls) - before)
-            if member is not None and member.session is not aws.session:
-                outcome.calls.update(member.calls)
     return outcome
