@@ -79,7 +79,10 @@ def test_targets_from_the_accounts_parameter(org: EmulatedAws, monkeypatch: pyte
 def test_the_report_names_each_failed_target_and_counts_it(org: EmulatedAws, capsys: pytest.CaptureFixture[str]) -> None:
     results = [
         {"target": {"account_id": CENTRAL, "region": "us-east-1", "role_arn": None}, "result": {"stored": True}},
-        {"target": {"account_id": MEMBER, "region": "eu-west-1", "role_arn": ROLE}, "error": {"Error": "AwsError", "Cause": "..."}},
+        {
+            "target": {"account_id": MEMBER, "region": "eu-west-1", "role_arn": ROLE},
+            "error": {"Error": "AwsError", "Cause": "..."},
+        },
     ]
     report = load_handler("targets")(fanout("idle-scan", action="report", results=results), Context())
     assert report["failed"] == [f"{MEMBER} eu-west-1: AwsError"]
