@@ -111,6 +111,7 @@ build: tools
 bench: install
 	$(BIN)/python bench/scan_bench.py
 	$(BIN)/python bench/meter_bench.py
+	$(BIN)/python bench/org_bench.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
