@@ -6,7 +6,7 @@ inference component) or from a configuration document (file or SSM parameter)::
 
     {"budgets": [{"team": "search", "monthly_usd": "2500"},
                  {"cost-center": "cc-100", "monthly_usd": "4000"},
-                 {"endpoint": "genai-shared", "monthly_usd": "3000"}],
+                 {"endpoint": "genai-shared", "monthly_usd": "3000", "account_id": "111122223333"}],
      "thresholds_pct": [50, 80, 100],
      "forecast_pct": 100}
 """
@@ -35,6 +35,9 @@ class Budget:
     key: str
     monthly_usd: Decimal
     source: str
+    account_id: str | None = None
+    """Organization mode: the one account the budget applies to (None: every account region
+    is held to it on its own)."""
 
     @property
     def name(self) -> str:
@@ -92,15 +95,18 @@ def load_config(text: str, source: str) -> BudgetConfig:
         if not isinstance(entry, dict):
             raise InputError(where, 'expected an object such as {"team": "search", "monthly_usd": "2500"}')
         scopes = [k for k in entry if k in GROUP_KEYS]
-        if len(scopes) != 1 or set(entry) - {scopes[0], "monthly_usd"}:
-            raise InputError(where, f"needs exactly one of {', '.join(GROUP_KEYS)} and monthly_usd")
+        if len(scopes) != 1 or set(entry) - {scopes[0], "monthly_usd", "account_id"}:
+            raise InputError(where, f"needs exactly one of {', '.join(GROUP_KEYS)} and monthly_usd (and may name an account_id)")
+        account = entry.get("account_id")
+        if account is not None and (not isinstance(account, str) or not (len(account) == 12 and account.isdigit())):
+            raise InputError(f"{where}.account_id", f"expected a 12-digit account id as a string, got {account!r}")
         key = entry[scopes[0]]
         if not isinstance(key, str) or not key:
             raise InputError(f"{where}.{scopes[0]}", "expected a non-empty string")
         amount = parse_money(entry.get("monthly_usd"), f"{where}.monthly_usd")
         if amount == 0:
             raise InputError(f"{where}.monthly_usd", "must be above zero")
-        budgets.append(Budget(scopes[0], key, amount, source))
+        budgets.append(Budget(scopes[0], key, amount, source, account))
     thresholds = document.get("thresholds_pct", list(DEFAULT_THRESHOLDS))
     if not isinstance(thresholds, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in thresholds):
         raise InputError(f"{source}: thresholds_pct", "expected a list of whole percentages, e.g. [50, 80, 100]")
@@ -139,6 +145,12 @@ def merge(config: BudgetConfig, tagged: Iterable[Budget], problems: Sequence[str
     seen = {(b.scope, b.key) for b in config.budgets}
     extra = tuple(b for b in tagged if (b.scope, b.key) not in seen)
     return BudgetConfig(config.budgets + extra, config.thresholds_pct, config.forecast_pct, (*config.problems, *problems))
+
+
+def for_account(config: BudgetConfig, account_id: str) -> BudgetConfig:
+    """The budgets that apply in ``account_id``: those naming it, and those naming none."""
+    budgets = tuple(b for b in config.budgets if b.account_id in (None, account_id))
+    return BudgetConfig(budgets, config.thresholds_pct, config.forecast_pct, config.problems)
 
 
 def evaluate(

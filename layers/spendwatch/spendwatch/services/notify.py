@@ -26,7 +26,7 @@ from spendwatch.core.inventory import Inventory
 from spendwatch.core.ledger import group_value, sent_key
 from spendwatch.core.notifications import UNTAGGED_TEAM, Notification, budget_alert, idle_digests
 from spendwatch.core.timestamps import month_bounds
-from spendwatch.services.estate import collect_inventory
+from spendwatch.services.estate import collect_inventory, home_account
 from spendwatch.services.files import read_text
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,8 @@ def prepare(
             raise
         document, problems = bg.BudgetConfig(), [*problems, str(exc)]
     config = bg.merge(document, tagged, problems)
+    if any(b.account_id for b in config.budgets):  # some budgets are one account's
+        config = bg.for_account(config, aws.account_id or home_account(aws))
     prepared.problems = list(config.problems)
     prepared.statuses = budget_statuses(ledger, aws.place, config, now)
     month = f"{now:%Y-%m}"
