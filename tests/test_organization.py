@@ -141,3 +141,22 @@ def test_a_bad_accounts_file_names_the_field_before_anything_runs(tmp_path: Path
     both = run("scan", "--fleet", str(files["org"]), "--accounts", str(bad), "--organization")
     assert both.returncode == 2
     assert "--accounts" in both.stderr
+
+
+def test_a_budget_may_hold_one_account_to_it() -> None:
+    from spendwatch.core.budgets import for_account, load_config
+    from spendwatch.core.errors import InputError
+
+    document = {
+        "budgets": [
+            {"team": "search", "monthly_usd": "100", "account_id": ACCOUNTS[0]},
+            {"team": "search", "monthly_usd": "500"},
+        ]
+    }
+    config = load_config(json.dumps(document), "budgets.json")
+    assert [b.monthly_usd for b in for_account(config, ACCOUNTS[0]).budgets] == [Decimal(100), Decimal(500)]
+    assert [b.monthly_usd for b in for_account(config, ACCOUNTS[1]).budgets] == [Decimal(500)]
+    document["budgets"][0]["account_id"] = 111
+    with pytest.raises(InputError) as caught:
+        load_config(json.dumps(document), "budgets.json")
+    assert caught.value.field == "budgets.json: budgets[0].account_id"
