@@ -657,6 +657,7 @@ class EmulatedAws:
             os.environ[key] = value
         self._mock = mock_aws()
         self._mock.start()
+        _forget_dynamodb_items()
         self.session = boto3.Session(region_name=self.region)
         self.attach(self.session)
         self._install_item_level_transactions()
@@ -1345,6 +1346,22 @@ _LOOKUP_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType", 
 def _role_id(account: str, role: str) -> str:
     """A role's unique id (AROA and 17 characters), stable for the role."""
     return "AROA" + hashlib.sha1(f"{account}/{role}".encode(), usedforsecurity=False).hexdigest()[:17].upper()
+
+
+class _Untracked(list):  # type: ignore[type-arg]
+    """A registry that keeps nothing."""
+
+    def append(self, _: Any) -> None:
+        return None
+
+
+def _forget_dynamodb_items() -> None:
+    """moto registers every model instance it makes, for its reset: every DynamoDB item ever
+    written stays alive, replaced or not, and a ledger's backfill grows without bound. Items
+    need no reset (their tables do), so they are not registered."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    Item.instances_tracked = _Untracked()  # type: ignore[attr-defined]
 
 
 _ABSENT = re.compile(r"^attribute_not_exists\((\w+)\)$")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,10 +20,11 @@ from spendwatch.core.settle import corrections
 from spendwatch.core.snapshot import Deletion, reconcile
 from spendwatch.core.timestamps import align_down, format_utc
 from spendwatch.services.estate import collect_inventory
+from spendwatch.services.gc import long_lived
 from spendwatch.services.prices import PriceSettings, resolve_meter_prices
 
 log = logging.getLogger(__name__)
-CHUNK = 24  # intervals read from CloudWatch at once
+CHUNK = 6  # intervals read from CloudWatch at once: memory flat in the hours metered
 MAX_RANGE = timedelta(days=400)
 FULL_DESCRIBE_EVERY = timedelta(hours=24)  # LastModifiedTime is trusted for a day at most
 DELETION_LOOKBACK = timedelta(hours=1)  # CloudTrail delivers events within minutes; look a little before the snapshot
@@ -135,20 +134,6 @@ def run_meter(
         run.stopped_early = True
         log.warning("stopping before the deadline (%s); the next run resumes after the last whole interval", exc)
     return run
-
-
-@contextmanager
-def long_lived() -> Iterator[None]:
-    """While a run meters, what it loaded (the inventory, prices, samples) stays alive: moved
-    out of the garbage collector's way (``gc.freeze``), the collections that the records'
-    allocations trigger do not walk it again and again, and the run stays linear in the
-    estate's size (measured by ``make bench``)."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _meter_periods(

@@ -17,6 +17,7 @@ from spendwatch.core.idle import ScanReport, classify
 from spendwatch.core.timestamps import floor_minute
 from spendwatch.core.usage import usage_series
 from spendwatch.services.estate import collect_inventory
+from spendwatch.services.gc import long_lived
 from spendwatch.services.prices import PriceSettings, resolve_prices
 
 log = logging.getLogger(__name__)
@@ -59,5 +60,6 @@ def run_scan(
     )
     log.info("usage read with %d GetMetricData calls", metrics.calls)
     prices = resolve_prices(aws, inventory, settings.prices)
-    report = classify(inventory, usage, prices, now, settings.lookback_hours)
+    with long_lived():  # what was read stays alive: out of the collector's way while findings are made
+        report = classify(inventory, usage, prices, now, settings.lookback_hours)
     return replace(report, history_hours=max(settings.history_hours, settings.lookback_hours))
