@@ -44,16 +44,14 @@ def run_org_chargeback(
     place): each is read as its own, then merged (``--by account`` / ``--by region`` too)."""
     if by not in cb.BY_KEYS:
         raise InputError("--by", f"must be one of {', '.join(cb.BY_KEYS)}, got {by!r}")
-    parts = []
-    first = last = None
-    for account_id, region, place in places:
-        part = _chargeback(ledger, place, "team" if by in cb.PLACE_KEYS else by, month, start, end, interval_minutes)
-        first, last = part.start, part.end
-        parts.append((account_id if by == "account" else region, part))
+    first, last = month_bounds(month) if month is not None else (start, end)
     if first is None or last is None:
-        first, last = month_bounds(month) if month is not None else (start, end)
-    assert first is not None
-    assert last is not None
+        raise InputError("--month", "give --month YYYY-MM, or --start and --end")
+    within = "team" if by in cb.PLACE_KEYS else by  # by account or region: each place's total is what counts
+    parts = [
+        (account_id if by == "account" else region, _chargeback(ledger, place, within, month, start, end, interval_minutes))
+        for account_id, region, place in places
+    ]
     return cb.merge(parts, by, first, last)
 
 
