@@ -691,3 +691,7 @@ def main() -> None:
     except KeyboardInterrupt:
         stderr.print("interrupted")
         sys.exit(130)
+
+
+# Commands that live in modules of their own register themselves on ``cli`` when imported.
+from spendwatch.cli import finance, remedy, statement  # noqa: E402,F401

@@ -1,0 +1,3 @@
+"""Finance commands: `export --format focus` and `reconcile --bill FILE`."""
+
+from __future__ import annotations

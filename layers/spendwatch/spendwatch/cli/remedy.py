@@ -1,0 +1,3 @@
+"""Acting on findings: `act`, `restore` and `advise`."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""The monthly statement: `statement --month --team`, an HTML page for finance."""
+
+from __future__ import annotations
