@@ -20,8 +20,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from spendwatch.aws.memory import MeterMemory
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
 from spendwatch.aws.table import put_if_absent
+from spendwatch.core.effective import LearnedRate
 from spendwatch.core.errors import AwsError
-from spendwatch.core.ledger import from_item, record_key, record_pk, rollup_deltas, rollup_pk, state_key, to_item
+from spendwatch.core.ledger import from_item, rate_pk, record_key, record_pk, rollup_deltas, rollup_pk, state_key, to_item
 from spendwatch.core.metering import CostRecord
 from spendwatch.core.timestamps import format_utc, parse_utc
 
@@ -41,6 +42,7 @@ WRITES_KEYS = (
     ("Ledger.mark_sent", "SENT#"),
     ("Ledger.claim", "SENT#"),
     ("Ledger.settle_claim", "SENT#"),
+    ("Ledger.save_rates", "RATE#"),
 )
 MAX_ACTIONS = 100  # TransactWriteItems' limit
 SENT, CLAIMED, FAILED = "sent", "claimed", "failed"
@@ -186,6 +188,43 @@ class Ledger:
     def rollups(self, region: str, month: str, by: str) -> dict[str, Decimal]:
         """The month's totals per value of ``by`` (``team``, ..., or ``total``)."""
         return {item["sk"]: Decimal(item["cost_usd"]) for item in self._query("pk = :pk", {":pk": rollup_pk(region, month, by)})}
+
+    # -- effective rates learned from reconciled bills --------------------------------------
+
+    def learned_rates(self, place: str) -> tuple[LearnedRate, ...]:
+        """Every month's learned rates of ``place`` (one Query: a few items per month)."""
+        return tuple(
+            LearnedRate(
+                place=place,
+                month=item["month"],
+                instance_type=item["instance_type"],
+                rate=Decimal(item["effective_rate"]),
+                billed_usd=Decimal(item["billed_usd"]),
+                list_usd=Decimal(item["list_usd"]),
+                source=item["source"],
+            )
+            for item in self._query("pk = :pk", {":pk": rate_pk(place)})
+        )
+
+    def save_rates(self, rates: Iterable[LearnedRate], reconciled_at: datetime) -> int:
+        """Store learned rates (a month reconciled again replaces its rates)."""
+        count = 0
+        for rate in rates:
+            item = {
+                "pk": rate_pk(rate.place),
+                "sk": f"{rate.month}#{rate.instance_type}",
+                "type": "effective-rate",
+                "month": rate.month,
+                "instance_type": rate.instance_type,
+                "effective_rate": rate.rate,
+                "billed_usd": rate.billed_usd,
+                "list_usd": rate.list_usd,
+                "source": rate.source,
+                "reconciled_at": format_utc(reconciled_at),
+            }
+            self._retry.call("PutItem", self._client.put_item, TableName=self._table, Item=_dump(item))
+            count += 1
+        return count
 
     def _query(self, condition: str, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
         start_key: dict[str, Any] | None = None

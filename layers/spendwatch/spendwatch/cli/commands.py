@@ -40,6 +40,7 @@ from spendwatch.cli.render import (
 from spendwatch.core.accounts import DEFAULT_ROLE_NAME, Target, check_external_id, parse_regions
 from spendwatch.core.budgets import parse_thresholds
 from spendwatch.core.chargeback import BY_KEYS
+from spendwatch.core.effective import NO_RATES, CostBasis
 from spendwatch.core.errors import AwsError, InputError, SpendwatchError
 from spendwatch.core.inventory import place
 from spendwatch.core.ledger import GROUP_KEYS
@@ -51,7 +52,7 @@ from spendwatch.services.chargeback import run_chargeback, run_org_chargeback
 from spendwatch.services.estate import Failure, Outcome, Reach, for_each, home_account, targets
 from spendwatch.services.meter import MeterRun, check_range, meter_as_scheduled, settle_day
 from spendwatch.services.notify import NotifySettings, prepare, send
-from spendwatch.services.prices import PriceSettings
+from spendwatch.services.prices import PriceSettings, effective_rates
 from spendwatch.services.scan import DEFAULT_HISTORY_HOURS, DEFAULT_LOOKBACK_HOURS, ScanSettings, run_scan
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -237,6 +238,16 @@ def format_option(*choices: str) -> Callable[[F], F]:
         show_default=True,
         help="table for people; " + " or ".join(c for c in choices if c != "table") + " for programs.",
     )
+
+
+cost_option = click.option(
+    "--cost",
+    type=click.Choice([b.value for b in CostBasis]),
+    default=CostBasis.EFFECTIVE.value,
+    show_default=True,
+    help="list: on-demand prices; effective: what is really paid, where an effective rate is known "
+    "(learned by reconcile, or effective_rates in --prices), list price elsewhere.",
+)
 
 
 table_option = click.option(
@@ -492,6 +503,8 @@ def settle(
     show_default=True,
     help="The meter's interval: --start and --end must fall on its boundaries.",
 )
+@cost_option
+@price_options
 @format_option("table", "csv", "json")
 def chargeback(
     month: str | None,
@@ -499,6 +512,7 @@ def chargeback(
     end: datetime | None,
     by: str,
     interval_minutes: int,
+    cost: str,
     output_format: str,
 ) -> None:
     """Total the ledger's costs by team, cost-center, project, endpoint, component or model.
@@ -522,10 +536,13 @@ def chargeback(
             found = targets(aws, _reach())
             watched = found[0] if found is not None else [Target(home, aws.region)]
         places = [(t.account_id, t.region, place("" if t.account_id == home else t.account_id, t.region)) for t in watched]
+        basis = CostBasis(cost)
+        where = [p for *_, p in places]
+        rates = NO_RATES if basis is CostBasis.LIST else effective_rates(aws, ledger, where, _price_settings())
         if len(places) == 1 and by in GROUP_KEYS:
-            result = run_chargeback(ledger, places[0][2], by, month, start, end, interval_minutes)
+            result = run_chargeback(ledger, places[0][2], by, month, start, end, interval_minutes, basis, rates)
         else:
-            result = run_org_chargeback(ledger, places, by, month, start, end, interval_minutes)
+            result = run_org_chargeback(ledger, places, by, month, start, end, interval_minutes, basis, rates)
     if output_format == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
     elif output_format == "csv":

@@ -268,6 +268,15 @@ def chargeback_caption(result: Chargeback) -> str | None:
         notes.append(f"{UNTAGGED}: records with {what}")
     if UNALLOCATED in keys:
         notes.append(f"{UNALLOCATED}: GPU capacity of an endpoint that no inference component held")
+    if result.cost == "effective" and result.at_list:
+        whole = result.at_list == result.total
+        notes.append(
+            "At list price: no effective rate is known (reconcile a bill, or set effective_rates)"
+            if whole
+            else f"Effective cost; {display_usd(result.at_list)} of it at list price, no effective rate being known"
+        )
+    elif result.cost == "list":
+        notes.append("At list (on-demand) price")
     return "\n".join(f"{note}." for note in notes) if notes else None
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,10 @@ class Chargeback:
     end: datetime
     by: str
     groups: tuple[tuple[str, Decimal], ...]
+    cost: str = "list"
+    """``list`` (on-demand prices) or ``effective`` (effective rates where known: ``core.effective``)."""
+    at_list: Decimal = Decimal(0)
+    """With ``cost = effective``: the part of the total counted at list price, no rate being known."""
 
     @property
     def total(self) -> Decimal:
@@ -41,6 +45,8 @@ class Chargeback:
             "by": self.by,
             "groups": [{"key": key, "cost_usd": format_money(cost)} for key, cost in self.groups],
             "total_cost_usd": format_money(self.total),
+            "cost": self.cost,
+            **({"at_list_price_usd": format_money(self.at_list)} if self.cost == "effective" else {}),
         }
 
     def to_csv_rows(self) -> list[list[str]]:
@@ -75,14 +81,30 @@ def shown_group(record: CostRecord, by: str) -> str:
     return UNALLOCATED if is_unallocated(record, by) else group_value(record, by)
 
 
-def from_records(records: Iterable[CostRecord], by: str, start: datetime, end: datetime) -> Chargeback:
+def list_cost(record: CostRecord) -> Decimal:
+    return record.cost_usd
+
+
+def from_records(
+    records: Iterable[CostRecord],
+    by: str,
+    start: datetime,
+    end: datetime,
+    cost_of: Callable[[CostRecord], Decimal] = list_cost,
+) -> Chargeback:
+    """Totals by ``by``; ``cost_of`` says what a record counts for (list cost by default;
+    ``core.effective.coster`` for effective cost)."""
     if by not in GROUP_KEYS:
         raise ValueError(by)
     totals: dict[str, Decimal] = {}
     for record in records:
         key = shown_group(record, by)
-        totals[key] = totals.get(key, Decimal(0)) + record.cost_usd
+        totals[key] = totals.get(key, Decimal(0)) + cost_of(record)
     return Chargeback(start, end, by, _sorted(totals))
+
+
+def as_effective(result: Chargeback, at_list: Decimal) -> Chargeback:
+    return replace(result, cost="effective", at_list=at_list)
 
 
 def from_rollups(
@@ -106,7 +128,10 @@ def merge(parts: Iterable[tuple[str, Chargeback]], by: str, start: datetime, end
     by account or region, each place's total is its group's; by anything else, groups of
     the same key add up."""
     totals: dict[str, Decimal] = {}
+    basis, at_list = "list", Decimal(0)
     for place_key, part in parts:
         for key, cost in ([(place_key, part.total)] if by in PLACE_KEYS else part.groups):
             totals[key] = totals.get(key, Decimal(0)) + cost
-    return Chargeback(start, end, by, _sorted(totals))
+        basis = "effective" if part.cost == "effective" else basis
+        at_list += part.at_list if part.cost == "effective" else part.total
+    return Chargeback(start, end, by, _sorted(totals), basis, at_list if basis == "effective" else Decimal(0))

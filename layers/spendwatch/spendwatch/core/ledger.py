@@ -15,6 +15,9 @@ and ``<account id>:<region>`` for another account of an organization (``inventor
 * sent:    ``pk = SENT#<region>#idle#<report>`` or ``SENT#<region>#budget#<YYYY-MM>``, ``sk = <team>`` or
   ``<scope>#<key>#<threshold>``: a notification already sent (each threshold alerts once a month).
 * state:   ``pk = STATE#meter#<region>``, ``sk = STATE``: the end of the last metered interval.
+* rate:    ``pk = RATE#<place>``, ``sk = <YYYY-MM>#<instance type>``: the effective rate (billed /
+  list) learned from that month's reconciled bill (``core.effective``); reconciling the
+  month's bill again replaces it (it is derived knowledge, not a charge).
 """
 
 from __future__ import annotations
@@ -64,6 +67,10 @@ def record_key(record: CostRecord) -> tuple[str, str]:
 
 def rollup_pk(place: str, month: str, by: str) -> str:
     return f"ROLLUP#{place}#{month}#{by}"
+
+
+def rate_pk(place: str) -> str:
+    return f"RATE#{place}"
 
 
 def state_key(region: str) -> tuple[str, str]:

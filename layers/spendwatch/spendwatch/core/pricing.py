@@ -169,12 +169,14 @@ def load_overrides(text: str, region: str, source: str) -> tuple[dict[str, Decim
     """Read a price file or SSM parameter value (JSON)::
 
         {"prices_usd_per_hour": {"us-east-1": {"ml.g5.xlarge": "1.408"}, "*": {...}},
-         "instances": {"ml.g7.xlarge": {"gpus": 1, "vcpus": 4}}}
+         "instances": {"ml.g7.xlarge": {"gpus": 1, "vcpus": 4}},
+         "effective_rates": {"us-east-1": {"ml.g6.12xlarge": "0.70"}}}
 
+    (``effective_rates`` is read by ``core.effective.load_override_rates``.)
     ``"*"`` applies to every region; a region's own entry wins over it. Returns the prices
     for ``region`` and any instance hardware the file adds. Errors name the field.
     """
-    document = load_json_object(text, source, ("prices_usd_per_hour", "instances"))
+    document = load_json_object(text, source, ("prices_usd_per_hour", "instances", "effective_rates"))
     prices: dict[str, Decimal] = {}
     table = document.get("prices_usd_per_hour", {})
     if not isinstance(table, dict):

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.memory import KnownPrice, MeterMemory
 from spendwatch.aws.pricing_api import PRICING_API_REGION, SOURCE, PricingApi
 from spendwatch.aws.session import AwsContext
 from spendwatch.aws.ssm import read_parameter
+from spendwatch.core.effective import EffectiveRates, load_override_rates
+from spendwatch.core.errors import load_json_object
 from spendwatch.core.inventory import Inventory
 from spendwatch.core.pricing import PriceBook, load_overrides
 from spendwatch.services.files import read_text
@@ -103,3 +106,17 @@ def _fleet_prices(aws: AwsContext) -> Mapping[str, Decimal]:
     by_estate = getattr(aws.emulator, "prices_by_estate", None) or {}
     own = by_estate.get((aws.account_id or aws.emulator.account_id, aws.region))
     return own if own is not None else aws.emulator.prices_usd_per_hour
+
+
+def effective_rates(aws: AwsContext, ledger: Ledger, places: list[str], settings: PriceSettings) -> EffectiveRates:
+    """The effective rates of ``places``: the overrides' ``effective_rates`` (file, SSM
+    parameter; the later wins) and those learned from reconciled bills (``core.effective``)."""
+    overrides: dict[str, dict[str, Decimal]] = {}
+    for text, source in _override_texts(aws, settings):
+        load_overrides(text, aws.region, source)  # the whole document is checked, as the meter would
+        for scope, rates in load_override_rates(load_json_object(text, source, OVERRIDE_FIELDS), source).items():
+            overrides.setdefault(scope, {}).update(rates)
+    return EffectiveRates(overrides, {where: ledger.learned_rates(where) for where in places})
+
+
+OVERRIDE_FIELDS = ("prices_usd_per_hour", "instances", "effective_rates")
