@@ -527,15 +527,7 @@ def chargeback(
             month_bounds(month)  # a bad month fails before any metering
         elif start is not None and end is not None:
             check_range(start, end, interval_minutes, None)  # so does a bad range
-        if aws.emulator is not None:  # the fleet's history is metered first, account region by account region
-            metered, home = _each(aws, lambda where, _: _meter_all(where, ledger, 60, progress))
-            failures = metered.failures
-            watched = [t for t, _ in metered.results]
-        else:  # the ledger is central: no member account is read
-            failures, home = list[Failure](), home_account(aws)
-            found = targets(aws, _reach())
-            watched = found[0] if found is not None else [Target(home, aws.region)]
-        places = [(t.account_id, t.region, place("" if t.account_id == home else t.account_id, t.region)) for t in watched]
+        places, failures, _ = _ledger_places(aws, ledger, progress)
         basis = CostBasis(cost)
         where = [p for *_, p in places]
         rates = NO_RATES if basis is CostBasis.LIST else effective_rates(aws, ledger, where, _price_settings())
@@ -550,6 +542,24 @@ def chargeback(
     else:
         chargeback_table(result, stdout_console())
     _report_failures(Outcome(failures=failures))
+
+
+def _ledger_places(
+    aws: AwsContext, ledger: Ledger, progress: Any
+) -> tuple[list[tuple[str, str, str]], list[Failure], str]:
+    """The account regions a ledger read covers, as (account id, region, ledger place), the
+    failed ones, and the account spendwatch runs in. With --fleet, the fleet's history is
+    metered first, account region by account region."""
+    if aws.emulator is not None:
+        metered, home = _each(aws, lambda where, _: _meter_all(where, ledger, 60, progress))
+        failures = metered.failures
+        watched = [t for t, _ in metered.results]
+    else:  # the ledger is central: no member account is read
+        failures, home = list[Failure](), home_account(aws)
+        found = targets(aws, _reach())
+        watched = found[0] if found is not None else [Target(home, aws.region)]
+    places = [(t.account_id, t.region, place("" if t.account_id == home else t.account_id, t.region)) for t in watched]
+    return places, failures, home
 
 
 budgets_options = [

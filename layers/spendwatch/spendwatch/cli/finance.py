@@ -1,3 +1,208 @@
-"""Finance commands: `export --format focus` and `reconcile --bill FILE`."""
+"""Finance commands: ``export --format focus`` (the ledger as a FOCUS dataset) and
+``reconcile --bill FILE`` (the ledger against the account's own bill)."""
 
 from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from spendwatch.aws.ledger import Ledger
+from spendwatch.cli import bills
+from spendwatch.cli.commands import (
+    TIMESTAMP,
+    _aws,
+    _ledger_places,
+    _price_settings,
+    _progress,
+    _report_failures,
+    _table,
+    aws_options,
+    cli,
+    format_option,
+    org_options,
+    price_options,
+    stderr,
+    stdout_console,
+    table_option,
+)
+from spendwatch.cli.render import reconcile_table
+from spendwatch.core import focus
+from spendwatch.core.errors import InputError
+from spendwatch.core.money import display_usd
+from spendwatch.core.timestamps import month_bounds
+from spendwatch.services.estate import Outcome
+from spendwatch.services.meter import check_range
+from spendwatch.services.prices import effective_rates
+from spendwatch.services.reconcile import reconcile as run_reconcile
+
+SORT_BY = (
+    "ChargePeriodStart",
+    "SubAccountId",
+    "RegionId",
+    "ResourceName",
+    "x_VariantName",
+    "x_SpendwatchKind",
+    "AllocatedResourceName",
+    "x_Correction",
+)
+period_options = [
+    click.option("--month", help="Calendar month, YYYY-MM (UTC)."),
+    click.option("--start", type=TIMESTAMP, help="Range start (instead of --month)."),
+    click.option("--end", type=TIMESTAMP, help="Range end, exclusive."),
+]
+
+
+def _period(
+    month: str | None, start: datetime | None, end: datetime | None, required: bool = True
+) -> tuple[datetime, datetime] | None:
+    if month is not None and (start is not None or end is not None):
+        raise click.UsageError("--month: give --month, or --start and --end, not both")
+    if month is not None:
+        return month_bounds(month)
+    if start is None and end is None and not required:
+        return None
+    if start is None or end is None:
+        raise click.UsageError("--month: give --month YYYY-MM, or both --start and --end")
+    check_range(start, end, 60, None)
+    return start, end
+
+
+def _with_period(command: Any) -> Any:
+    for option in reversed(period_options):
+        command = option(command)
+    return command
+
+
+@cli.command()
+@aws_options
+@table_option
+@org_options
+@click.option(
+    "--format",
+    "dataset",
+    type=click.Choice(["focus"]),
+    required=True,
+    help="focus: a FinOps FOCUS 1.3 cost and usage dataset (every FOCUS 1.2 mandatory column).",
+)
+@_with_period
+@click.option(
+    "--output",
+    "-o",
+    default="-",
+    show_default=True,
+    help="Where to write: FILE.csv, FILE.csv.gz or FILE.parquet; - for CSV on stdout.",
+)
+@click.option("--billing-account-id", help="BillingAccountId (default: the account spendwatch runs in).")
+@price_options
+def export(
+    dataset: str,
+    month: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    output: str,
+    billing_account_id: str | None,
+) -> None:
+    """Write the ledger as a FOCUS cost and usage dataset: one row per record, each inference
+    component's share an allocated charge of its endpoint's instance charge (README: FOCUS)."""
+    bounds = _period(month, start, end)
+    assert bounds is not None
+    kind = bills.output_kind(output, "--output")
+    if billing_account_id is not None and not (billing_account_id.isdigit() and len(billing_account_id) == 12):
+        raise InputError("--billing-account-id", f"an AWS account id is 12 digits, got {billing_account_id!r}")
+    with _aws() as aws, _progress(stderr.is_terminal) as progress:
+        ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
+        places, failures, home = _ledger_places(aws, ledger, progress)
+        rates = effective_rates(aws, ledger, [p for *_, p in places], _price_settings())
+        context = focus.ExportContext(home, billing_account_id or home, rates)
+        rows: list[dict[str, str]] = []
+        for _, _, where in places:
+            rows.extend(focus.rows(ledger.records(where, *bounds), context))
+    rows.sort(key=lambda r: tuple(r[c] for c in SORT_BY))
+    if kind == "parquet":
+        bills.write_parquet(rows, Path(output))
+    else:
+        _write_csv(rows, output, kind == "csv.gz")
+    listed, effective = focus.totals(rows, "ListCost"), focus.totals(rows, "EffectiveCost")
+    where_to = "stdout" if output == "-" else output
+    stderr.print(
+        f"{len(rows):,} FOCUS rows to {where_to}: ListCost {display_usd(listed)}, EffectiveCost {display_usd(effective)}",
+        highlight=False,
+    )
+    _report_failures(Outcome(failures=failures))
+
+
+def _write_csv(rows: list[dict[str, str]], output: str, gzipped: bool) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(focus.COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    if output == "-":
+        sys.stdout.write(buffer.getvalue())
+        return
+    data = buffer.getvalue().encode()
+    try:
+        Path(output).write_bytes(gzip.compress(data, mtime=0) if gzipped else data)
+    except OSError as exc:
+        raise InputError("--output", f"cannot write {output}: {exc.strerror}") from None
+
+
+@cli.command()
+@aws_options
+@table_option
+@org_options
+@click.option(
+    "--bill",
+    "bill_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The account's bill as AWS Data Exports writes it: FOCUS 1.2 or CUR 2.0, CSV or Parquet, gzip or not.",
+)
+@_with_period
+@click.option(
+    "--tolerance",
+    default="0.01",
+    show_default=True,
+    help="A difference of an endpoint day is reported beyond this share of its cost (0.01 = 1 %%) and beyond one cent.",
+)
+@click.option(
+    "--save-rates/--no-save-rates",
+    default=True,
+    show_default=True,
+    help="Remember the effective rates learned, for chargeback, export and statements (--cost effective).",
+)
+@price_options
+@format_option("table", "json")
+def reconcile(
+    bill_file: Path,
+    month: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    tolerance: str,
+    save_rates: bool,
+    output_format: str,
+) -> None:
+    """Compare the ledger with the bill, per endpoint per day: billed, metered list cost,
+    difference and effective rate; endpoints one side has and the other lacks are named."""
+    bounds = _period(month, start, end, required=False)
+    share = bills.parse_tolerance(tolerance, "--tolerance")
+    bill = bills.read_bill(bill_file, "--bill", bounds)
+    with _aws() as aws, _progress(stderr.is_terminal) as progress:
+        ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
+        places, failures, home = _ledger_places(aws, ledger, progress)
+        result = run_reconcile(ledger, places, home, bill, share, aws.now)
+        if save_rates and result.rates:
+            ledger.save_rates(result.rates, aws.now)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        reconcile_table(result, stdout_console())
+    _report_failures(Outcome(failures=failures))
+

@@ -18,6 +18,7 @@ from spendwatch.core.ledger import UNTAGGED
 from spendwatch.core.metering import CostRecord
 from spendwatch.core.money import display_pct, display_rate, display_usd, format_money
 from spendwatch.core.notifications import Notification
+from spendwatch.core.reconcile import Reconciliation
 from spendwatch.core.timestamps import format_utc
 from spendwatch.core.wording import count
 from spendwatch.services.estate import Outcome
@@ -402,3 +403,70 @@ def meter_outcome_json(outcome: Outcome[MeterRun], home_account: str) -> dict[st
         "failures": [f.to_json() for f in outcome.failures],
         "api_calls": dict(sorted(outcome.calls.items())),
     }
+
+
+def reconcile_table(result: Reconciliation, console: Console) -> None:
+    """The endpoint days that need a look (every day with --format json), the effective
+    rates learned, and the findings."""
+    shown = [d for d in result.days if d.status != "ok" or (d.rate is not None and d.rate != 1)]
+
+    def usd(value: Decimal | None) -> str:
+        return "-" if value is None else display_usd(value)
+
+    cells = [
+        [
+            d.endpoint_name,
+            d.day.isoformat(),
+            d.instance_type,
+            usd(d.billed),
+            usd(d.metered),
+            usd(d.difference),
+            "-" if d.rate is None else str(d.rate.normalize()),
+            d.status,
+        ]
+        for d in shown
+    ]
+    title = (
+        f"Reconciliation with {result.bill.source} ({result.bill.format}): {count(len(result.days), 'endpoint day')}, "
+        f"{count(len(shown), 'shown')} (the others agree at list price)"
+    )
+    table = fitted_table(
+        console,
+        [
+            Col("Endpoint", name=True),
+            Col("Day"),
+            Col("Instance type", drop=2),
+            Col("Billed", "right"),
+            Col("Metered (list)", "right"),
+            Col("Difference", "right"),
+            Col("Rate", "right", drop=1),
+            Col("Status"),
+        ],
+        cells,
+        [
+            "[bold]Total[/]",
+            "",
+            "",
+            f"[bold]{display_usd(result.total('billed'))}[/]",
+            f"[bold]{display_usd(result.total('metered'))}[/]",
+            "",
+            "",
+            "",
+        ],
+        title=title,
+        title_justify="left",
+    )
+    console.print(table)
+    for rate in result.rates:
+        console.print(
+            f"Effective rate of {rate.instance_type} ({rate.place}), learned for {rate.month}: {rate.rate.normalize()}",
+            highlight=False,
+        )
+    if not result.findings:
+        console.print("[green]Nothing to report: the bill and the ledger agree.[/green]")
+    for finding in result.findings:
+        console.print(f"[yellow]- {finding}[/yellow]", highlight=False)
+    if result.skipped_days:
+        until = format_utc(result.compared_until) if result.compared_until else "-"
+        skipped = count(result.skipped_days, "bill endpoint day")
+        console.print(f"[dim]{skipped} after {until} not compared: not metered yet.[/dim]")

@@ -379,13 +379,13 @@ def _round(value: Decimal) -> Decimal:
     return value.quantize(QUANTUM)  # half-even, the context default
 
 
-def largest_remainder(shares: list[Decimal], total: Decimal) -> list[Decimal]:
+def largest_remainder(shares: list[Decimal], total: Decimal, quantum: Decimal = QUANTUM) -> list[Decimal]:
     """Divide ``total`` (a whole number of quanta) among ``shares`` in proportion, in whole
     quanta, so the parts add up to ``total`` exactly (Hamilton's method)."""
     if not shares:
         return []
     whole = sum(shares, Decimal(0))
-    units = int(total / QUANTUM)
+    units = int(total / quantum)
     if whole == 0:
         return [Decimal(0)] * (len(shares) - 1) + [total]
     with localcontext() as ctx:
@@ -396,4 +396,4 @@ def largest_remainder(shares: list[Decimal], total: Decimal) -> list[Decimal]:
     order = sorted(range(len(shares)), key=lambda i: (exact[i] - floors[i], -i), reverse=True)
     for i in order[:left]:
         floors[i] += 1
-    return [QUANTUM * n for n in floors]
+    return [quantum * n for n in floors]
