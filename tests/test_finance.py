@@ -10,7 +10,7 @@ import gzip
 import io
 import json
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
@@ -358,3 +358,51 @@ def test_bad_input_exits_2_naming_the_flag(args: list[str], flag: str) -> None:
     assert flag in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+# -- the deployed path: Athena over the export in S3 ------------------------------------------
+
+
+def test_the_templates_saved_query_is_the_one_the_cli_runs() -> None:
+    from spendwatch.aws.athena import BILL_QUERY
+    from tests.template import resource
+
+    query = resource("ReconcileBillQuery")
+    assert query["Condition"] == "HasBillExportTable"
+    text, names = query["Properties"]["QueryString"]["Fn::Sub"]
+    assert names == {"Table": {"Ref": "BillExportTable"}}
+    assert text.replace("${Table}", "{table}") == BILL_QUERY
+
+
+def test_the_athena_query_read_through_athena_reports_what_the_file_does(tiny_aws: AwsContext, tmp_path: Path) -> None:
+    """The query runs (DuckDB runs the same SQL over the FOCUS bill, as Athena would over the
+    export); its result comes back through the Athena API (moto), paged, and reconciles to
+    the same three findings."""
+    from moto.athena.models import QueryResults, athena_backends
+
+    from spendwatch.aws.athena import BILL_QUERY, AthenaBill
+
+    aws = tiny_aws
+    assert aws.emulator is not None
+    ledger = Ledger(aws.client("dynamodb"), aws.table_name(None), aws.retry)
+    start = align_down(aws.emulator.history_start + timedelta(minutes=60) - timedelta(microseconds=1), 60)
+    meter_as_scheduled(aws, ledger, start, align_down(aws.now, 60), 60, PriceSettings())
+    records = list(ledger.records(aws.region, *month_range()))
+    rows = focus.rows(records, focus.ExportContext(HOME, HOME, NO_RATES))
+    bill_file = focus_bill(cur_bill(rows, tmp_path / "cur.csv.gz"), tmp_path / "focus-bill.parquet")
+    connection = duckdb.connect()
+    connection.execute("CREATE SCHEMA exports")
+    connection.execute(f"CREATE VIEW exports.focus AS SELECT * FROM read_parquet('{bill_file}')")
+    result = connection.execute(BILL_QUERY.format(table="exports.focus"), ["2026-11-01", "2026-12-01"]).fetchall()
+    header = ["resource_id", "day", "usage_type", "paid", "listed", "line_count"]
+    answer = [{"Data": [{"VarCharValue": name} for name in header]}]
+    answer += [{"Data": [{"VarCharValue": str(value)} for value in row]} for row in result]
+    backend = athena_backends[HOME][aws.region]
+    backend.query_results_queue.append(QueryResults(rows=answer, column_info=[{"Name": n, "Type": "varchar"} for n in header]))
+    athena = AthenaBill(aws.client("athena"), aws.retry, poll_s=0)
+    bill = athena.read("exports.focus", "primary", date(2026, 11, 1), date(2026, 12, 1))
+    assert bill.source == "athena:exports.focus"
+    assert bill.days == read_bill(bill_file, "--bill", month_range()).days
+    planted(list(reconcile(ledger, [(HOME, aws.region, aws.region)], HOME, bill, Decimal("0.01"), aws.now).findings))
+    (execution,) = backend.executions.values()
+    assert execution.execution_parameters == ["'2026-11-01'", "'2026-12-01'"]

@@ -8,12 +8,13 @@ import gzip
 import io
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from spendwatch.aws.athena import AthenaBill, check_table
 from spendwatch.aws.ledger import Ledger
 from spendwatch.cli import bills
 from spendwatch.cli.commands import (
@@ -162,9 +163,13 @@ def _write_csv(rows: list[dict[str, str]], output: str, gzipped: bool) -> None:
     "--bill",
     "bill_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
     help="The account's bill as AWS Data Exports writes it: FOCUS 1.2 or CUR 2.0, CSV or Parquet, gzip or not.",
 )
+@click.option(
+    "--athena-table",
+    help="Instead of --bill: the FOCUS 1.2 export's Athena table (database.table), queried in place (needs a period).",
+)
+@click.option("--athena-workgroup", default="primary", show_default=True, help="The Athena workgroup to query in.")
 @_with_period
 @click.option(
     "--tolerance",
@@ -181,7 +186,9 @@ def _write_csv(rows: list[dict[str, str]], output: str, gzipped: bool) -> None:
 @price_options
 @format_option("table", "json")
 def reconcile(
-    bill_file: Path,
+    bill_file: Path | None,
+    athena_table: str | None,
+    athena_workgroup: str,
     month: str | None,
     start: datetime | None,
     end: datetime | None,
@@ -191,10 +198,20 @@ def reconcile(
 ) -> None:
     """Compare the ledger with the bill, per endpoint per day: billed, metered list cost,
     difference and effective rate; endpoints one side has and the other lacks are named."""
-    bounds = _period(month, start, end, required=False)
+    if (bill_file is None) == (athena_table is None):
+        raise click.UsageError("--bill: give --bill FILE or --athena-table DATABASE.TABLE (one of them)")
+    bounds = _period(month, start, end, required=athena_table is not None)
     share = bills.parse_tolerance(tolerance, "--tolerance")
-    bill = bills.read_bill(bill_file, "--bill", bounds)
+    if athena_table is not None:
+        check_table(athena_table, "--athena-table")
+    bill = bills.read_bill(bill_file, "--bill", bounds) if bill_file is not None else None
     with _aws() as aws, _progress(stderr.is_terminal) as progress:
+        if bill is None:
+            assert bounds is not None
+            assert athena_table is not None
+            last = bounds[1] - timedelta(microseconds=1)
+            athena = AthenaBill(aws.client("athena"), aws.retry)
+            bill = athena.read(athena_table, athena_workgroup, bounds[0].date(), last.date() + timedelta(days=1))
         ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
         places, failures, home = _ledger_places(aws, ledger, progress)
         result = run_reconcile(ledger, places, home, bill, share, aws.now)
