@@ -112,6 +112,7 @@ bench: install
 	$(BIN)/python bench/scan_bench.py
 	$(BIN)/python bench/meter_bench.py
 	$(BIN)/python bench/org_bench.py
+	$(BIN)/python bench/finance_bench.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

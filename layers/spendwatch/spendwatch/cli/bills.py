@@ -98,8 +98,7 @@ def read_bill(path: Path, flag: str, bounds: tuple[datetime, datetime] | None) -
         GROUP BY ALL ORDER BY ALL
     """
     try:
-        found = connection.execute(sql, parameters).fetchall()
-        total_lines = connection.execute(f"SELECT COUNT(*) FROM {source}").fetchone()[0]
+        found = connection.execute(sql, parameters).fetchall()  # one pass over the file
     except Exception as exc:
         raise InputError(flag, f"{path}: a value could not be read: {str(exc).splitlines()[0]}") from None
     days = []
@@ -114,7 +113,7 @@ def read_bill(path: Path, flag: str, bounds: tuple[datetime, datetime] | None) -
                 lines=int(count),
             )
         )
-    return Bill(source=str(path), format=kind, days=tuple(days), lines_read=int(total_lines))
+    return Bill(source=str(path), format=kind, days=tuple(days), lines_read=sum(d.lines for d in days))
 
 
 def _focus_query(source: str, columns: set[str]) -> str:
@@ -173,31 +172,91 @@ def output_kind(output: str, flag: str) -> str:
     raise InputError(flag, f"name a .csv, .csv.gz or .parquet file (or - for stdout), got {output!r}")
 
 
-def write_parquet(rows: list[dict[str, str]], path: Path) -> None:
-    """The rows as Parquet, typed: money and quantities DECIMAL, periods TIMESTAMP WITH TIME ZONE."""
-    import csv
+def check_writable(output: str, flag: str) -> None:
+    """The file can be written (its folder exists), checked before any work."""
+    if output == "-":
+        return
+    folder = Path(output).resolve().parent
+    if not folder.is_dir():
+        raise InputError(flag, f"{folder} is not a folder that exists")
+    if Path(output).is_dir():
+        raise InputError(flag, f"{output} is a folder, not a file")
 
-    connection = _connect()
-    with tempfile.TemporaryDirectory() as tmp:
-        staged = Path(tmp) / "focus.csv.gz"
-        with gzip.open(staged, "wt", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(focus.COLUMNS), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-        casts = []
-        for name in focus.COLUMNS:
-            if name in focus.MONEY_COLUMNS or name in focus.PRICE_COLUMNS or name in focus.QUANTITY_COLUMNS:
-                casts.append(f"CAST(NULLIF({name}, '') AS DECIMAL(38, 10)) AS {name}")
-            elif name in focus.TIME_COLUMNS:
-                casts.append(f"CAST({name} AS TIMESTAMPTZ) AS {name}")
-            else:
-                casts.append(f"NULLIF({name}, '') AS {name}")
-        literal = str(path).replace("'", "''")
-        try:
-            connection.execute(
-                f"COPY (SELECT {', '.join(casts)} FROM read_csv('{staged}', header = true, all_varchar = true)) "
-                f"TO '{literal}' (FORMAT parquet)"
+
+class FocusWriter:
+    """Writes FOCUS rows as they come (a day at a time), keeping running totals: to stdout,
+    or to a file that appears whole at the end (written beside it, then renamed); Parquet is
+    staged as gzip CSV and converted by DuckDB, typed."""
+
+    def __init__(self, output: str, kind: str) -> None:
+        self.output = output
+        self.kind = kind
+        self.count = 0
+        self.list_cost = Decimal(0)
+        self.effective_cost = Decimal(0)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._handle: Any = None
+        self._staged: Path | None = None
+
+    def __enter__(self) -> FocusWriter:
+        import csv
+        import sys
+
+        if self.output == "-":
+            self._handle = sys.stdout
+        else:
+            self._tmp = tempfile.TemporaryDirectory(dir=Path(self.output).resolve().parent, prefix=".spendwatch-export-")
+            self._staged = Path(self._tmp.name) / ("focus.csv.gz" if self.kind in ("parquet", "csv.gz") else "focus.csv")
+            self._handle = (
+                gzip.open(self._staged, "wt", newline="", encoding="utf-8")
+                if self.kind in ("parquet", "csv.gz")
+                else self._staged.open("w", newline="", encoding="utf-8")
             )
-        except Exception as exc:
-            raise InputError("--output", f"cannot write {path}: {str(exc).splitlines()[0]}") from None
+        self._writer = csv.DictWriter(self._handle, fieldnames=list(focus.COLUMNS), lineterminator="\n")
+        self._writer.writeheader()
+        return self
 
+    def write(self, rows: list[dict[str, str]]) -> None:
+        self._writer.writerows(rows)
+        self.count += len(rows)
+        self.list_cost += focus.totals(rows, "ListCost")
+        self.effective_cost += focus.totals(rows, "EffectiveCost")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        try:
+            if self.output == "-":
+                self._handle.flush()
+                return
+            self._handle.close()
+            if exc_type is not None:
+                return
+            assert self._staged is not None
+            if self.kind == "parquet":
+                _to_parquet(self._staged, Path(self.output))
+            else:
+                self._staged.replace(self.output)
+        finally:
+            if self._tmp is not None:
+                self._tmp.cleanup()
+
+
+def _to_parquet(staged: Path, path: Path) -> None:
+    """The staged rows as Parquet, typed: money and quantities DECIMAL, periods TIMESTAMP WITH TIME ZONE."""
+    connection = _connect()
+    casts = []
+    for name in focus.COLUMNS:
+        if name in focus.MONEY_COLUMNS or name in focus.PRICE_COLUMNS or name in focus.QUANTITY_COLUMNS:
+            casts.append(f"CAST(NULLIF({name}, '') AS DECIMAL(38, 10)) AS {name}")
+        elif name in focus.TIME_COLUMNS:
+            casts.append(f"CAST({name} AS TIMESTAMPTZ) AS {name}")
+        else:
+            casts.append(f"NULLIF({name}, '') AS {name}")
+    literal = str(path).replace("'", "''")
+    source = str(staged).replace("'", "''")
+    try:
+        connection.execute(
+            f"COPY (SELECT {', '.join(casts)} FROM read_csv('{source}', header = true, all_varchar = true)) "
+            f"TO '{literal}' (FORMAT parquet)"
+        )
+    except Exception as exc:
+        raise InputError("--output", f"cannot write {path}: {str(exc).splitlines()[0]}") from None

@@ -92,12 +92,15 @@ class EffectiveRates:
 NO_RATES = EffectiveRates()
 
 
+def apply_rate(list_cost: Decimal, rate: Decimal) -> Decimal:
+    """List cost at an effective rate, to the micro-dollar (half even)."""
+    return (list_cost * rate).quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
 def effective_cost(record: CostRecord, rates: EffectiveRates) -> Decimal | None:
     """The record's effective cost, or None when no rate is known for it."""
     found = rates.rate(record)
-    if found is None:
-        return None
-    return (record.cost_usd * found[0]).quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+    return None if found is None else apply_rate(record.cost_usd, found[0])
 
 
 def coster(basis: CostBasis, rates: EffectiveRates) -> Callable[[CostRecord], Decimal]:

@@ -27,8 +27,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
-from spendwatch.core.effective import EffectiveRates, effective_cost
+from spendwatch.core.effective import EffectiveRates, apply_rate
 from spendwatch.core.metering import CostRecord, RecordKind, largest_remainder
 from spendwatch.core.money import format_money
 from spendwatch.core.timestamps import format_utc
@@ -204,19 +205,31 @@ class ExportContext:
     rates: EffectiveRates
 
 
-def _month(when: datetime) -> tuple[datetime, datetime]:
+@lru_cache(maxsize=4096)
+def _time(when: datetime) -> str:
+    return format_utc(when)
+
+
+@lru_cache(maxsize=256)
+def _month(when: datetime) -> tuple[str, str]:
     first = when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return first, (first + timedelta(days=32)).replace(day=1)
+    return format_utc(first), format_utc((first + timedelta(days=32)).replace(day=1))
 
 
 def _origin(record: CostRecord) -> tuple[str, str, str, datetime, int]:
     return record.place, record.endpoint_name, record.variant_name, record.interval_start, record.correction
 
 
-def _json(value: Mapping[str, object]) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+def _json(value: Mapping[str, str]) -> str:
+    return _json_of(tuple(sorted(value.items())))
 
 
+@lru_cache(maxsize=4096)
+def _json_of(items: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps(dict(items), sort_keys=True, separators=(",", ":"))
+
+
+@lru_cache(maxsize=65536)
 def _number(value: Decimal) -> str:
     text = format(value.normalize(), "f")
     return text if text != "-0" else "0"
@@ -231,12 +244,16 @@ def rows(records: Iterable[CostRecord], context: ExportContext) -> list[dict[str
     endpoint_tags = {
         (r.place, r.endpoint_name, r.interval_start): r.tags for r in records if r.kind is not RecordKind.COMPONENT
     }
+    rates: dict[tuple[str, str, str, str], tuple[Decimal, str] | None] = {}
     out: list[dict[str, str]] = []
     for group in groups.values():
         split = _split(group)
         for record in group:
             tags = endpoint_tags.get((record.place, record.endpoint_name, record.interval_start), {})
-            out.append(_row(record, context, tags, split.get(id(record))))
+            key = (record.place, record.region, record.instance_type, f"{record.interval_start:%Y-%m}")
+            if key not in rates:
+                rates[key] = context.rates.rate(record)
+            out.append(_row(record, context, tags, split.get(id(record)), rates[key]))
     return out
 
 
@@ -261,11 +278,15 @@ def _split(group: list[CostRecord]) -> dict[int, _Share]:
     return {id(r): _Share(ratio, quantity) for r, ratio, quantity in zip(allocated, ratios, quantities, strict=True)}
 
 
-def _row(record: CostRecord, context: ExportContext, endpoint_tags: Mapping[str, str], share: _Share | None) -> dict[str, str]:
+def _row(
+    record: CostRecord,
+    context: ExportContext,
+    endpoint_tags: Mapping[str, str],
+    share: _Share | None,
+    found: tuple[Decimal, str] | None,
+) -> dict[str, str]:
     account = record.account_id or context.home_account_id
-    found = context.rates.rate(record)
-    effective = effective_cost(record, context.rates) if found else None
-    paid = record.cost_usd if effective is None else effective
+    paid = record.cost_usd if found is None else apply_rate(record.cost_usd, found[0])
     start, end = _month(record.interval_start)
     price = record.price_usd_per_hour
     if record.kind is RecordKind.ENDPOINT:
@@ -281,14 +302,14 @@ def _row(record: CostRecord, context: ExportContext, endpoint_tags: Mapping[str,
             "BilledCost": format_money(paid),
             "BillingAccountId": context.billing_account_id,
             "BillingCurrency": "USD",
-            "BillingPeriodStart": format_utc(start),
-            "BillingPeriodEnd": format_utc(end),
+            "BillingPeriodStart": start,
+            "BillingPeriodEnd": end,
             "ChargeCategory": "Usage",
             "ChargeClass": "Correction" if record.correction else "",
             "ChargeDescription": _description(record),
             "ChargeFrequency": "Usage-Based",
-            "ChargePeriodStart": format_utc(record.interval_start),
-            "ChargePeriodEnd": format_utc(record.interval_end),
+            "ChargePeriodStart": _time(record.interval_start),
+            "ChargePeriodEnd": _time(record.interval_end),
             "ConsumedQuantity": _number(quantity),
             "ConsumedUnit": "Hours",
             "ContractedCost": format_money(record.cost_usd),

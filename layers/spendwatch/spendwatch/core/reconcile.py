@@ -64,6 +64,7 @@ class Bill:
     format: str  # focus-1.2 | cur-2.0
     days: tuple[BillDay, ...]
     lines_read: int = 0
+    """The hosting lines read (the bill's other lines are not counted)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class Reconciliation:
         return {
             "bill": self.bill.source,
             "bill_format": self.bill.format,
-            "bill_lines_read": self.bill.lines_read,
+            "bill_hosting_lines": self.bill.lines_read,
             "compared_until": format_utc(self.compared_until) if self.compared_until else None,
             "tolerance": str(self.tolerance),
             "days": [d.to_json() for d in self.days],
