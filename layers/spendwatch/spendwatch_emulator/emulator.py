@@ -88,6 +88,16 @@ ORGANIZATION_ID = "o-emulatedorg"  # the model's pattern: o- and 10 to 32 lowerc
 CENTRAL_ROLE, CENTRAL_SESSION = "SpendwatchOperator", "spendwatch"  # who the central session's credentials are
 MAX_SESSION_S = 43_200  # AssumeRole's largest DurationSeconds
 _PARAMS = "spendwatch_emulator_params"
+AUTOSCALING_VARIANT = "sagemaker:variant:DesiredInstanceCount"
+AUTOSCALING_COMPONENT = "sagemaker:inference-component:DesiredCopyCount"
+AUTOSCALING_PREDEFINED = frozenset(
+    {
+        "SageMakerVariantInvocationsPerInstance",
+        "SageMakerInferenceComponentInvocationsPerCopy",
+        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+    }
+)
+SCALING_POLICIES_PAGE = 10  # DescribeScalingPolicies' largest (and default) MaxResults
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # An access key the emulated AssumeRole issued: ASIA, the role's account, a serial (20 characters, as AWS's).
 _ASSUMED_KEY = re.compile(r"^ASIA(\d{12})[0-9A-F]{4}$")
@@ -248,6 +258,18 @@ class _Component:
 
 
 @dataclass(frozen=True)
+class _EndpointChange:
+    """A change made through the emulated API (remediation's), in force from ``at`` on: the
+    endpoint deleted, created, moved to another config, or its instance counts set."""
+
+    at: datetime
+    deleted: bool = False
+    created: bool = False
+    config_name: str | None = None
+    counts: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class _Tagged:
     """A resource the Tagging API lists: one with at least one tag."""
 
@@ -299,6 +321,13 @@ class _Estate:
         self.tagged: list[_Tagged] = []  # what GetResources lists, by ARN
         self.trail: list[dict[str, Any]] = []  # LookupEvents' events, newest first
         self.listings: dict[str, tuple[Any, list[Any]]] = {}  # by operation: the last listing made (see _listing)
+        # Changes made through the emulated API, each in force from its instant on (see "emulated changes").
+        self.endpoint_changes: dict[str, list[_EndpointChange]] = {}
+        self.copies_changes: dict[str, list[tuple[datetime, int]]] = {}  # by component name
+        self.tag_changes: dict[str, list[tuple[datetime, dict[str, str] | None]]] = {}  # by ARN; None: gone
+        self.deleted_configs: set[str] = set()
+        self.scalable_targets: dict[str, dict[str, Any]] = {}  # Application Auto Scaling, by ResourceId
+        self.scaling_policies: list[dict[str, Any]] = []  # DescribeScalingPolicies' items (the fleet's autoscaling)
         self.prices = _price_list(region, spec.prices_usd_per_hour if spec is not None else fleet.prices_usd_per_hour)
 
     def arn(self, kind: str, name: str) -> str:
@@ -325,6 +354,7 @@ class _Estate:
                 self.trail.append(self._deletion("DeleteEndpoint", "Endpoint", endpoint.name, endpoint.deleted_at))
             self._seed_components(endpoint)
             self._seed_metrics(endpoint, where)
+            self._seed_autoscaling(endpoint)
         self.trail.sort(key=lambda e: (e["EventTime"], e["EventId"]), reverse=True)
         self.tagged.sort(key=lambda t: t.arn)
 
@@ -487,13 +517,17 @@ class _Estate:
                 )
             if variant.serverless is not None:
                 continue
+            spec = INSTANCE_SPECS.get(variant.instance_type or "")
+            cpu_value = 25.0 if variant.cpu_utilization_pct is None or spec is None else variant.cpu_utilization_pct * spec.vcpus
             for start, end, placements, instances in self._placements(endpoint, variant, where):
+                if instances:
+                    self._standard_utilization(variant, vdims, start, end)
                 if not endpoint.metrics.enhanced:
                     continue
                 cpu_metric = mn.CPU_UTILIZATION if variant.inference_components is None else mn.CPU_UTILIZATION_NORMALIZED
                 for instance in instances:
                     dims = vdims | {mn.DIM_INSTANCE: instance}
-                    self._enhanced(endpoint, mn.ENHANCED_ENDPOINTS_NAMESPACE, cpu_metric, dims, start, end, 25.0)
+                    self._enhanced(endpoint, mn.ENHANCED_ENDPOINTS_NAMESPACE, cpu_metric, dims, start, end, cpu_value)
                 for component, copy_index, instance, gpus in placements:
                     for gpu in gpus:
                         dims = vdims | {
@@ -511,6 +545,82 @@ class _Estate:
                             end,
                             component.gpu_utilization_pct,
                         )
+
+    def _standard_utilization(self, variant: FleetVariant, dims: dict[str, str], start: datetime, end: datetime) -> None:
+        """A classic variant's standard instance metrics, when the fleet gives their values (an
+        extension): ``CPUUtilization`` and ``GPUUtilization`` of ``/aws/sagemaker/Endpoints``
+        (EndpointName, VariantName), a sample a minute while instances run, summed over the
+        instance's vCPUs (GPUs) as SageMaker publishes them. Enhanced-metric gaps do not apply."""
+        spec = INSTANCE_SPECS.get(variant.instance_type or "")
+        if spec is None:
+            return
+        namespace = mn.ENHANCED_ENDPOINTS_NAMESPACE
+        if variant.cpu_utilization_pct is not None:
+            self.metrics.add(namespace, mn.CPU_UTILIZATION, dims, start, end, variant.cpu_utilization_pct * spec.vcpus, 60)
+        if variant.gpu_utilization_pct is not None and spec.gpus:
+            self.metrics.add(namespace, mn.VARIANT_GPU_UTILIZATION, dims, start, end, variant.gpu_utilization_pct * spec.gpus, 60)
+
+    # -- Application Auto Scaling -------------------------------------------------------
+
+    def _seed_autoscaling(self, endpoint: FleetEndpoint) -> None:
+        """The fleet's ``autoscaling`` (an extension): each a scalable target (``scalable_targets``,
+        as DescribeScalableTargets lists it) with one target-tracking policy (``scaling_policies``)."""
+        wanted: list[tuple[str, str, Any, dict[str, str]]] = []
+        for variant in endpoint.variants:
+            if variant.autoscaling is not None:
+                dims = {mn.DIM_ENDPOINT: endpoint.name, mn.DIM_VARIANT: variant.name}
+                wanted.append(
+                    (f"endpoint/{endpoint.name}/variant/{variant.name}", AUTOSCALING_VARIANT, variant.autoscaling, dims)
+                )
+            for component in variant.inference_components or []:
+                if component.autoscaling is not None:
+                    dims = {mn.DIM_COMPONENT: component.name}
+                    wanted.append((f"inference-component/{component.name}", AUTOSCALING_COMPONENT, component.autoscaling, dims))
+        role = (
+            f"arn:aws:iam::{self.account_id}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+        )
+        for resource_id, dimension, spec, dims in wanted:
+            self.scalable_targets[resource_id] = {
+                "ServiceNamespace": "sagemaker",
+                "ResourceId": resource_id,
+                "ScalableDimension": dimension,
+                "MinCapacity": spec.min,
+                "MaxCapacity": spec.max,
+                "RoleARN": role,
+                "CreationTime": endpoint.created_at,
+                "ScalableTargetARN": f"arn:aws:application-autoscaling:{self.region}:{self.account_id}:scalable-target/"
+                + hashlib.sha1(resource_id.encode(), usedforsecurity=False).hexdigest()[:36],
+            }
+            body: dict[str, Any] = {"TargetValue": float(spec.target)}
+            if spec.metric in AUTOSCALING_PREDEFINED:
+                body["PredefinedMetricSpecification"] = {"PredefinedMetricType": spec.metric}
+            else:
+                namespace = (
+                    mn.ENHANCED_COMPONENTS_NAMESPACE if dimension == AUTOSCALING_COMPONENT else mn.ENHANCED_ENDPOINTS_NAMESPACE
+                )
+                body["CustomizedMetricSpecification"] = {
+                    "MetricName": spec.metric,
+                    "Namespace": namespace,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+                    "Statistic": "Average",
+                    "Unit": "Percent",
+                }
+            name = f"{spec.metric}-target-tracking"
+            self.scaling_policies.append(
+                {
+                    "PolicyARN": f"arn:aws:autoscaling:{self.region}:{self.account_id}:scalingPolicy:"
+                    f"{uuid.uuid5(uuid.NAMESPACE_URL, resource_id + name)}:resource/sagemaker/{resource_id}:policyName/{name}",
+                    "PolicyName": name,
+                    "ServiceNamespace": "sagemaker",
+                    "ResourceId": resource_id,
+                    "ScalableDimension": dimension,
+                    "PolicyType": "TargetTrackingScaling",
+                    "TargetTrackingScalingPolicyConfiguration": body,
+                    "Alarms": [],
+                    "CreationTime": endpoint.created_at,
+                }
+            )
 
     def _placements(
         self, endpoint: FleetEndpoint, variant: FleetVariant, where: str
@@ -777,7 +887,8 @@ class EmulatedAws:
             return _error_response(exc.code, exc.message, exc.status)
         if response is None:
             return None
-        validate_parameters(response, model.output_shape)
+        if model.output_shape is not None:  # DeleteEndpoint and the like answer with nothing
+            validate_parameters(response, model.output_shape)
         # A copy: callers (botocore's parsers, user code) must never alter the emulated state.
         response = {**copy.deepcopy(response), "ResponseMetadata": {"HTTPStatusCode": 200, "RequestId": "emulated"}}
         return AWSResponse(None, 200, {}, None), response
@@ -883,6 +994,39 @@ class EmulatedAws:
         record = estate.endpoints.get(name)
         return record if record is not None and record.lifetime.alive(self.clock) else None
 
+    def _endpoint_view(self, estate: _Estate, name: str) -> dict[str, Any] | None:
+        """DescribeEndpoint's answer at the clock (None: no such endpoint then): the fleet's,
+        with the changes made through the emulated API up to the clock applied in order."""
+        record = self._endpoint_at_clock(estate, name)
+        view = self._describe_endpoint(record) if record is not None else None
+        for change in estate.endpoint_changes.get(name, ()):
+            if change.at > self.clock:
+                break
+            if change.deleted:
+                view = None
+                continue
+            if change.created:
+                view = {
+                    "EndpointName": name,
+                    "EndpointArn": estate.arn("endpoint", name),
+                    "EndpointConfigName": change.config_name,
+                    "ProductionVariants": [],
+                    "EndpointStatus": "InService",
+                    "CreationTime": change.at,
+                }
+            if view is None:
+                continue
+            if change.config_name:
+                view["EndpointConfigName"] = change.config_name
+            config = estate.configs.get(view["EndpointConfigName"])
+            if config is not None:
+                view["ProductionVariants"] = _variants_of(config, dict(change.counts))
+            view["LastModifiedTime"] = change.at
+        return view
+
+    def _endpoint_names(self, estate: _Estate) -> list[str]:
+        return list(dict.fromkeys([*estate.endpoints, *estate.endpoint_changes]))
+
     def _describe_endpoint(self, record: _Endpoint) -> dict[str, Any]:
         endpoint = record.spec
         variants = []
@@ -928,6 +1072,7 @@ class EmulatedAws:
 
     def _list_endpoints(self, call: _Call, params: dict[str, Any]) -> list[dict[str, Any]]:
         clock = self.clock
+        changed = call.estate.endpoint_changes
         items: list[dict[str, Any]] = [
             {
                 "EndpointName": r.spec.name,
@@ -937,8 +1082,14 @@ class EmulatedAws:
                 "EndpointStatus": r.spec.status,
             }
             for r in call.estate.endpoints.values()
-            if r.lifetime.alive(clock)
+            if r.spec.name not in changed and r.lifetime.alive(clock)
         ]
+        for name in changed:
+            view = self._endpoint_view(call.estate, name)
+            if view is not None:
+                items.append(
+                    {k: view[k] for k in ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")}
+                )
         if params.get("NameContains"):
             items = [e for e in items if params["NameContains"] in e["EndpointName"]]
         if params.get("StatusEquals"):
@@ -959,19 +1110,29 @@ class EmulatedAws:
 
     def _sagemaker_DescribeEndpoint(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
         name = params.get("EndpointName", "")
-        record = self._endpoint_at_clock(call.estate, name)
-        if record is None:
+        view = self._endpoint_view(call.estate, name)
+        if view is None:
             raise EmulatorError("ValidationException", f"Could not find endpoint '{call.estate.arn('endpoint', name)}'.")
-        return self._describe_endpoint(record)
+        return view
 
     def _sagemaker_DescribeEndpointConfig(self, call: _Call, params: dict[str, Any]) -> dict[str, Any] | None:
-        return call.estate.configs.get(params.get("EndpointConfigName", "")) or None
+        name = params.get("EndpointConfigName", "")
+        if name in call.estate.deleted_configs and name not in call.estate.configs:
+            raise EmulatorError(
+                "ValidationException", f'Could not find endpoint configuration "{call.estate.arn("endpoint-config", name)}".'
+            )
+        return call.estate.configs.get(name) or None
 
-    def _component_at_clock(self, record: _Component) -> dict[str, Any]:
+    def _component_at_clock(self, record: _Component, estate: _Estate | None = None) -> dict[str, Any]:
         copies = record.copies.at(self.clock)
+        modified = _latest(record.modified, self.clock)
+        for at, count in estate.copies_changes.get(record.description["InferenceComponentName"], ()) if estate else ():
+            if at > self.clock:
+                break
+            copies, modified = count, at
         return record.description | {
             "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies},
-            "LastModifiedTime": _latest(record.modified, self.clock),
+            "LastModifiedTime": modified,
         }
 
     def _sagemaker_ListInferenceComponents(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
@@ -979,7 +1140,9 @@ class EmulatedAws:
         return _page(items, params, "InferenceComponents", default=10, most=100)
 
     def _list_components(self, call: _Call, params: dict[str, Any]) -> list[dict[str, Any]]:
-        items = [self._component_at_clock(c) for c in call.estate.components.values() if c.lifetime.alive(self.clock)]
+        items = [
+            self._component_at_clock(c, call.estate) for c in call.estate.components.values() if c.lifetime.alive(self.clock)
+        ]
         if params.get("EndpointNameEquals"):
             items = [c for c in items if c["EndpointName"] == params["EndpointNameEquals"]]
         if params.get("VariantNameEquals"):
@@ -1024,15 +1187,267 @@ class EmulatedAws:
         record = call.estate.components.get(name)
         if record is None or not record.lifetime.alive(self.clock):
             raise EmulatorError("ValidationException", f'Could not find inference component "{name}".')
-        return self._component_at_clock(record)
+        return self._component_at_clock(record, call.estate)
 
     def _sagemaker_ListTags(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
         arn = params.get("ResourceArn", "")
-        held = call.estate.tags.get(arn)
-        if held is None or not held[0].alive(self.clock):
+        found = self._tags_at_clock(call.estate, arn)
+        if found is None:
             raise EmulatorError("ValidationException", f"Resource {arn} does not exist.")
-        tags = [{"Key": k, "Value": v} for k, v in sorted(held[1].items())]
+        tags = [{"Key": k, "Value": v} for k, v in sorted(found.items())]
         return _page(tags, params, "Tags", default=50, most=None)
+
+    # -- emulated changes ----------------------------------------------------------------
+    #
+    # What remediation does through the API (moto has no inference components, and keeps no
+    # history): each change is recorded with the clock's instant and is in force from then on,
+    # for every answer above (List, Describe, ListTags, GetResources), while the fleet's own
+    # timelines still answer for the time before it. A deletion is a CloudTrail event too.
+
+    def _tags_at_clock(self, estate: _Estate, arn: str) -> dict[str, str] | None:
+        """The tags of a resource at the clock, or None when it does not exist then."""
+        held = estate.tags.get(arn)
+        found = dict(held[1]) if held is not None and held[0].alive(self.clock) else None
+        for at, tags in estate.tag_changes.get(arn, ()):
+            if at > self.clock:
+                break
+            found = None if tags is None else dict(tags)
+        return found
+
+    def _tagged_at_clock(self, estate: _Estate) -> list[_Tagged]:
+        """What GetResources lists (resources with tags), the changes up to the clock applied."""
+        if not estate.tag_changes:
+            return estate.tagged
+        always = Lifetime(self.fleet.history_start - timedelta(days=36_500))
+        listed = {t.arn: t for t in estate.tagged if t.arn not in estate.tag_changes}
+        for arn in estate.tag_changes:
+            tags = self._tags_at_clock(estate, arn)
+            if tags:
+                kind = arn.split(":", 5)[5].split("/", 1)[0]  # endpoint, inference-component, endpoint-config
+                listed[arn] = _Tagged(arn, kind, always, tags)
+        return [listed[arn] for arn in sorted(listed)]
+
+    def _change(self, estate: _Estate) -> datetime:
+        """The instant of a change: the clock. Listings made before it are stale."""
+        estate.listings.clear()
+        return self.clock
+
+    def _change_endpoint(self, estate: _Estate, name: str, change: _EndpointChange) -> None:
+        history = estate.endpoint_changes.setdefault(name, [])
+        history.append(change)
+        history.sort(key=lambda c: c.at)
+
+    def _change_tags(self, estate: _Estate, arn: str, at: datetime, tags: dict[str, str] | None) -> None:
+        history = estate.tag_changes.setdefault(arn, [])
+        history.append((at, tags))
+        history.sort(key=lambda c: c[0])
+
+    def _current_counts(self, view: dict[str, Any]) -> dict[str, int]:
+        return {
+            v["VariantName"]: int(v["CurrentInstanceCount"]) for v in view["ProductionVariants"] if "CurrentInstanceCount" in v
+        }
+
+    def _placed(self, estate: _Estate, endpoint_name: str, variant_name: str) -> int:
+        """Copies of the endpoint's variant's components at the clock."""
+        total = 0
+        for record in estate.components.values():
+            d = record.description
+            if d["EndpointName"] == endpoint_name and d["VariantName"] == variant_name and record.lifetime.alive(self.clock):
+                total += int(self._component_at_clock(record, estate)["RuntimeConfig"]["CurrentCopyCount"])
+        return total
+
+    def _counts_for(self, estate: _Estate, endpoint_name: str, config: dict[str, Any]) -> dict[str, int]:
+        """The instances each variant of ``config`` runs once deployed: its InitialInstanceCount,
+        or none where managed instance scaling may go down to 0 and no copy is placed."""
+        counts = {}
+        for variant in config["ProductionVariants"]:
+            if "ServerlessConfig" in variant:
+                continue
+            scaling = variant.get("ManagedInstanceScaling") or {}
+            to_zero = scaling.get("Status") == "ENABLED" and scaling.get("MinInstanceCount") == 0
+            idle = to_zero and self._placed(estate, endpoint_name, variant["VariantName"]) == 0
+            counts[variant["VariantName"]] = 0 if idle else int(variant.get("InitialInstanceCount", 1))
+        return counts
+
+    def _sagemaker_CreateEndpointConfig(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        estate, name = call.estate, params["EndpointConfigName"]
+        arn = estate.arn("endpoint-config", name)
+        if name in estate.configs:
+            raise EmulatorError("ValidationException", f'Cannot create already existing endpoint configuration "{arn}".')
+        for variant in params["ProductionVariants"]:
+            scaling = variant.get("ManagedInstanceScaling") or {}
+            if scaling and (variant.get("ModelName") or "ServerlessConfig" in variant):
+                raise EmulatorError(
+                    "ValidationException",
+                    f"ManagedInstanceScaling is only supported for variants that host inference components "
+                    f"({variant['VariantName']} names a model or is serverless).",
+                )
+            if scaling.get("MinInstanceCount", 1) > scaling.get("MaxInstanceCount", 1):
+                raise EmulatorError("ValidationException", "MinInstanceCount must not exceed MaxInstanceCount.")
+        at = self._change(estate)
+        members = _output_members("sagemaker", "DescribeEndpointConfig")
+        estate.configs[name] = {k: copy.deepcopy(v) for k, v in params.items() if k in members} | {
+            "EndpointConfigArn": arn,
+            "CreationTime": at,
+        }
+        estate.deleted_configs.discard(name)
+        self._change_tags(estate, arn, at, {t["Key"]: t["Value"] for t in params.get("Tags", [])})
+        return {"EndpointConfigArn": arn}
+
+    def _sagemaker_DeleteEndpointConfig(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        estate, name = call.estate, params["EndpointConfigName"]
+        if name not in estate.configs:
+            arn = estate.arn("endpoint-config", name)
+            raise EmulatorError("ValidationException", f'Could not find endpoint configuration "{arn}".')
+        at = self._change(estate)
+        del estate.configs[name]
+        estate.deleted_configs.add(name)
+        self._change_tags(estate, estate.arn("endpoint-config", name), at, None)
+        return {}
+
+    def _sagemaker_CreateEndpoint(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        estate, name, config_name = call.estate, params["EndpointName"], params["EndpointConfigName"]
+        arn = estate.arn("endpoint", name)
+        if self._endpoint_view(estate, name) is not None:
+            raise EmulatorError("ValidationException", f'Cannot create already existing endpoint "{arn}".')
+        config = estate.configs.get(config_name)
+        if config is None:
+            raise EmulatorError(
+                "ValidationException",
+                f'Could not find endpoint configuration "{estate.arn("endpoint-config", config_name)}".',
+            )
+        at = self._change(estate)
+        counts = self._counts_for(estate, name, config)
+        self._change_endpoint(
+            estate, name, _EndpointChange(at, created=True, config_name=config_name, counts=tuple(sorted(counts.items())))
+        )
+        self._change_tags(estate, arn, at, {t["Key"]: t["Value"] for t in params.get("Tags", [])})
+        return {"EndpointArn": arn}
+
+    def _sagemaker_UpdateEndpoint(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        estate, name, config_name = call.estate, params["EndpointName"], params["EndpointConfigName"]
+        view = self._endpoint_view(estate, name)
+        if view is None:
+            raise EmulatorError("ValidationException", f"Could not find endpoint '{estate.arn('endpoint', name)}'.")
+        if view["EndpointStatus"] != "InService":
+            raise EmulatorError(
+                "ValidationException", f"Cannot update endpoint in status {view['EndpointStatus']}: it must be InService."
+            )
+        config = estate.configs.get(config_name)
+        if config is None:
+            raise EmulatorError(
+                "ValidationException",
+                f'Could not find endpoint configuration "{estate.arn("endpoint-config", config_name)}".',
+            )
+        at = self._change(estate)
+        counts = self._counts_for(estate, name, config)
+        self._change_endpoint(estate, name, _EndpointChange(at, config_name=config_name, counts=tuple(sorted(counts.items()))))
+        return {"EndpointArn": view["EndpointArn"]}
+
+    def _sagemaker_UpdateEndpointWeightsAndCapacities(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        estate, name = call.estate, params["EndpointName"]
+        view = self._endpoint_view(estate, name)
+        if view is None:
+            raise EmulatorError("ValidationException", f"Could not find endpoint '{estate.arn('endpoint', name)}'.")
+        counts = self._current_counts(view)
+        for wanted in params["DesiredWeightsAndCapacities"]:
+            if wanted["VariantName"] not in counts:
+                raise EmulatorError(
+                    "ValidationException", f"The variant name(s) [{wanted['VariantName']}] is/are not present on endpoint {name}."
+                )
+            if "DesiredInstanceCount" in wanted:
+                counts[wanted["VariantName"]] = int(wanted["DesiredInstanceCount"])
+        at = self._change(estate)
+        self._change_endpoint(estate, name, _EndpointChange(at, counts=tuple(sorted(counts.items()))))
+        return {"EndpointArn": view["EndpointArn"]}
+
+    def _sagemaker_DeleteEndpoint(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        estate, name = call.estate, params["EndpointName"]
+        view = self._endpoint_view(estate, name)
+        if view is None:
+            raise EmulatorError("ValidationException", f"Could not find endpoint '{estate.arn('endpoint', name)}'.")
+        at = self._change(estate)
+        self._change_endpoint(estate, name, _EndpointChange(at, deleted=True))
+        self._change_tags(estate, view["EndpointArn"], at, None)
+        estate.trail.append(estate._deletion("DeleteEndpoint", "Endpoint", name, at))
+        estate.trail.sort(key=lambda e: (e["EventTime"], e["EventId"]), reverse=True)
+        return {}
+
+    def _sagemaker_UpdateInferenceComponentRuntimeConfig(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        estate, name = call.estate, params["InferenceComponentName"]
+        record = estate.components.get(name)
+        if record is None or not record.lifetime.alive(self.clock):
+            raise EmulatorError("ValidationException", f'Could not find inference component "{name}".')
+        endpoint = self._endpoint_view(estate, record.description["EndpointName"])
+        if endpoint is None:
+            raise EmulatorError("ValidationException", f'Could not find inference component "{name}".')
+        at = self._change(estate)
+        history = estate.copies_changes.setdefault(name, [])
+        history.append((at, int(params["DesiredRuntimeConfig"]["CopyCount"])))
+        history.sort(key=lambda c: c[0])
+        return {"InferenceComponentArn": record.description["InferenceComponentArn"]}
+
+    # -- emulated Application Auto Scaling (the inference components' copy counts) ----------
+
+    def _scalable(self, params: dict[str, Any]) -> bool:
+        """Whether a call is about inference components' copy counts (else moto answers)."""
+        if params.get("ServiceNamespace") != "sagemaker":
+            return False
+        dimension = params.get("ScalableDimension")
+        ids = params.get("ResourceIds") or ([params["ResourceId"]] if params.get("ResourceId") else [])
+        return dimension == _COPY_COUNT or (
+            dimension is None and bool(ids) and all(i.startswith("inference-component/") for i in ids)
+        )
+
+    def _application_autoscaling_RegisterScalableTarget(self, call: _Call, params: dict[str, Any]) -> dict[str, Any] | None:
+        if not self._scalable(params):
+            return None
+        estate, resource = call.estate, params["ResourceId"]
+        name = resource.removeprefix("inference-component/")
+        record = estate.components.get(name)
+        if not resource.startswith("inference-component/") or record is None or not record.lifetime.alive(self.clock):
+            raise EmulatorError("ValidationException", f"Inference component {name} does not exist.")
+        at = self._change(estate)
+        held = estate.scalable_targets.get(resource)
+        target = (
+            dict(held)
+            if held is not None
+            else {
+                "ServiceNamespace": "sagemaker",
+                "ResourceId": resource,
+                "ScalableDimension": _COPY_COUNT,
+                "RoleARN": f"arn:aws:iam::{call.account_id}:role/aws-service-role/"
+                "sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+                "CreationTime": at,
+                "ScalableTargetARN": f"arn:aws:application-autoscaling:{call.region}:{call.account_id}:scalable-target/"
+                + hashlib.sha1(resource.encode(), usedforsecurity=False).hexdigest()[:28],
+            }
+        )
+        for key in ("MinCapacity", "MaxCapacity"):
+            if key in params:
+                target[key] = int(params[key])
+            elif key not in target:
+                raise EmulatorError("ValidationException", f"{key} is required when registering a new scalable target.")
+        if target["MinCapacity"] > target["MaxCapacity"]:
+            raise EmulatorError("ValidationException", "Minimum capacity cannot be greater than maximum capacity.")
+        estate.scalable_targets[resource] = target
+        return {"ScalableTargetARN": target["ScalableTargetARN"]}
+
+    def _application_autoscaling_DescribeScalableTargets(self, call: _Call, params: dict[str, Any]) -> dict[str, Any] | None:
+        # Every SageMaker target is the estate's: the copy counts registered here and the fleet's
+        # ``autoscaling`` (variants and components, seeded by _Estate._seed_autoscaling).
+        if params.get("ServiceNamespace") != "sagemaker":
+            return None
+        wanted = set(params.get("ResourceIds") or ())
+        dimension = params.get("ScalableDimension")
+        found = [
+            dict(t)
+            for resource, t in sorted(call.estate.scalable_targets.items())
+            if (not wanted or resource in wanted)
+            and (not dimension or t["ScalableDimension"] == dimension)
+            and t["CreationTime"] <= self.clock
+        ]
+        return _page(found, params, "ScalableTargets", default=50, most=50)
 
     # -- emulated CloudWatch ------------------------------------------------------------
 
@@ -1117,6 +1532,22 @@ class EmulatedAws:
                 }
             )
         return found
+
+    # -- emulated Application Auto Scaling: scaling policies ---------------------------------
+    # The caller's estate's (the fleet's ``autoscaling``; moto would answer every caller as the
+    # central account), in the real API's shape and paging (10 a page).
+
+    def _application_autoscaling_DescribeScalingPolicies(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
+        names = params.get("PolicyNames") or None
+        items = [
+            p
+            for p in call.estate.scaling_policies
+            if p["ServiceNamespace"] == params.get("ServiceNamespace")
+            and (not params.get("ResourceId") or p["ResourceId"] == params["ResourceId"])
+            and (not params.get("ScalableDimension") or p["ScalableDimension"] == params["ScalableDimension"])
+            and (names is None or p["PolicyName"] in names)
+        ]
+        return _page(items, params, "ScalingPolicies", default=SCALING_POLICIES_PAGE, most=SCALING_POLICIES_PAGE)
 
     # -- emulated CloudTrail ------------------------------------------------------------
 
@@ -1241,7 +1672,7 @@ class EmulatedAws:
             params,
             lambda: [
                 t
-                for t in call.estate.tagged
+                for t in self._tagged_at_clock(call.estate)
                 if t.resource_type in types
                 and t.lifetime.alive(clock)
                 and (wanted_arns is None or t.arn in wanted_arns)
@@ -1338,6 +1769,40 @@ class EmulatedAws:
         if offset + limit < len(self._accounts):
             response["NextToken"] = str(offset + limit)
         return response
+
+
+_COPY_COUNT = "sagemaker:inference-component:DesiredCopyCount"
+
+
+def _variants_of(config: dict[str, Any], counts: dict[str, int]) -> list[dict[str, Any]]:
+    """DescribeEndpoint's ProductionVariants for an endpoint deployed from ``config`` with ``counts`` instances."""
+    variants = []
+    for variant in config["ProductionVariants"]:
+        entry: dict[str, Any] = {"VariantName": variant["VariantName"]}
+        if "ServerlessConfig" in variant:
+            serverless = {k: variant["ServerlessConfig"][k] for k in ("MemorySizeInMB", "MaxConcurrency")}
+            entry |= {"CurrentServerlessConfig": serverless, "DesiredServerlessConfig": dict(serverless)}
+        else:
+            count = counts.get(variant["VariantName"], int(variant.get("InitialInstanceCount", 1)))
+            entry |= {"CurrentInstanceCount": count, "DesiredInstanceCount": count}
+        if variant.get("ManagedInstanceScaling"):
+            entry["ManagedInstanceScaling"] = dict(variant["ManagedInstanceScaling"])
+        variants.append(entry)
+    return variants
+
+
+_MEMBERS: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _output_members(service: str, operation: str) -> frozenset[str]:
+    """The members of an operation's output shape, in botocore's model."""
+    key = (service, operation)
+    if key not in _MEMBERS:
+        import botocore.session
+
+        model = botocore.session.get_session().get_service_model(service).operation_model(operation)
+        _MEMBERS[key] = frozenset(model.output_shape.members) if model.output_shape is not None else frozenset()
+    return _MEMBERS[key]
 
 
 _LOOKUP_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource", "AccessKeyId")

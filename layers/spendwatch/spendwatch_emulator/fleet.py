@@ -34,6 +34,7 @@ from pydantic import (
 
 from spendwatch.core.errors import InputError
 from spendwatch.core.money import parse_money
+from spendwatch.core.pricing import INSTANCE_SPECS
 from spendwatch.core.timestamps import parse_utc
 from spendwatch.services.files import read_text
 
@@ -174,6 +175,36 @@ class Metrics(_Model):
         return value
 
 
+class _Autoscaling(_Model):
+    """A scalable target registered in Application Auto Scaling at seed time, with one
+    target-tracking policy (an extension of the spec: see docs/fleet-spec.md)."""
+
+    min: int = Field(ge=0, le=MAX_COUNT)
+    max: int = Field(ge=1, le=MAX_COUNT)
+    target: float = Field(gt=0, le=1e9)
+
+    @model_validator(mode="after")
+    def _range(self) -> _Autoscaling:
+        if self.max < self.min:
+            raise ValueError("'max' must be at least 'min'")
+        return self
+
+
+class VariantAutoscaling(_Autoscaling):
+    min: int = Field(ge=1, le=MAX_COUNT)  # a classic variant keeps an instance
+    metric: Literal["SageMakerVariantInvocationsPerInstance", "CPUUtilization", "GPUUtilization"] = (
+        "SageMakerVariantInvocationsPerInstance"
+    )
+
+
+class ComponentAutoscaling(_Autoscaling):
+    metric: Literal[
+        "SageMakerInferenceComponentInvocationsPerCopy",
+        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+        "GPUUtilizationNormalized",
+    ] = "SageMakerInferenceComponentInvocationsPerCopy"
+
+
 class FleetComponent(_Model):
     name: str = Field(min_length=1, max_length=63)
     created_at: Timestamp | None = None
@@ -186,6 +217,7 @@ class FleetComponent(_Model):
     traffic: list[Segment] = []
     gpu_utilization_pct: float = Field(default=50, ge=0, le=100)
     tags: dict[str, str] = {}
+    autoscaling: ComponentAutoscaling | None = None
 
     _check_copies = field_validator("copies")(_check_steps)
 
@@ -203,6 +235,11 @@ class FleetVariant(_Model):
     traffic: list[Segment] = []
     inference_components: list[FleetComponent] | None = None
     serverless: Serverless | None = None
+    cpu_utilization_pct: float | None = Field(default=None, ge=0, le=100)
+    """Extension: per vCPU while instances run; publishes the standard CPUUtilization (summed over vCPUs)."""
+    gpu_utilization_pct: float | None = Field(default=None, ge=0, le=100)
+    """Extension: per GPU while instances run; publishes the standard GPUUtilization (summed over GPUs)."""
+    autoscaling: VariantAutoscaling | None = None
 
     _check_count = field_validator("instance_count")(_check_steps)
 
@@ -246,7 +283,31 @@ class FleetEndpoint(_Model):
                     raise ValueError(f"{where}.serverless: only for kind serverless")
             if variant.inference_components is not None and variant.traffic:
                 raise ValueError(f"{where}.traffic: a variant that hosts components has traffic per component")
+            _check_classic_extensions(variant, where)
         return self
+
+
+def _check_classic_extensions(variant: FleetVariant, where: str) -> None:
+    """``cpu_utilization_pct``, ``gpu_utilization_pct`` and ``autoscaling`` belong to a classic
+    variant (instances, no components) of an instance type whose vCPUs and GPUs are known."""
+    given = [n for n in ("cpu_utilization_pct", "gpu_utilization_pct", "autoscaling") if getattr(variant, n) is not None]
+    if not given:
+        return
+    if variant.serverless is not None or variant.inference_components is not None:
+        kind = "a serverless variant" if variant.serverless is not None else "a variant that hosts components"
+        raise ValueError(f"{where}.{given[0]}: not for {kind} (only classic variants have it; a component has its own)")
+    spec = INSTANCE_SPECS.get(variant.instance_type or "")
+    utilization = [n for n in given if n != "autoscaling"]
+    if spec is None and utilization:
+        raise ValueError(
+            f"{where}.{utilization[0]}: instance type {variant.instance_type!r} is unknown: its vCPUs and GPUs are not known"
+        )
+    needs_gpus = variant.gpu_utilization_pct is not None or (
+        variant.autoscaling is not None and variant.autoscaling.metric == "GPUUtilization"
+    )
+    if needs_gpus and spec is not None and not spec.gpus:
+        field = "gpu_utilization_pct" if variant.gpu_utilization_pct is not None else "autoscaling.metric"
+        raise ValueError(f"{where}.{field}: instance type {variant.instance_type} has no GPUs")
 
 
 class Faults(_Model):

@@ -16,6 +16,7 @@ ENHANCED_ENDPOINTS_NAMESPACE = "/aws/sagemaker/Endpoints"
 GPU_UTILIZATION = "GPUUtilizationNormalized"
 CPU_UTILIZATION_NORMALIZED = "CPUUtilizationNormalized"
 CPU_UTILIZATION = "CPUUtilization"
+VARIANT_GPU_UTILIZATION = "GPUUtilization"  # standard instance metric (EndpointName, VariantName): sums the GPUs
 GPU_DIMENSIONS = ("GpuId", "AcceleratorId")
 
 DIM_ENDPOINT = "EndpointName"
