@@ -24,10 +24,12 @@ from spendwatch.aws.session import AwsContext
 from spendwatch.cli import cli
 from spendwatch.cli.bills import read_bill
 from spendwatch.core import focus
+from spendwatch.core.budgets import load_config
 from spendwatch.core.effective import NO_RATES, CostBasis, EffectiveRates
 from spendwatch.core.timestamps import align_down
 from spendwatch.services.chargeback import run_chargeback
 from spendwatch.services.meter import meter_as_scheduled
+from spendwatch.services.notify import budget_statuses
 from spendwatch.services.prices import PriceSettings
 from spendwatch.services.reconcile import reconcile
 from tests.conftest import TINY_FLEET
@@ -305,6 +307,14 @@ def test_the_learned_rate_reaches_chargeback_and_the_export(tiny_aws: AwsContext
     assert focus.totals(rows, "EffectiveCost") == effective.total
     assert focus.totals(rows, "ListCost") == listed.total
     assert {r["x_EffectiveRate"] for r in rows if r["x_InstanceType"] == DISCOUNTED} == {"0.700000"}
+    # budgets are held to effective cost by default, to list cost when the document says so
+    config = load_config(json.dumps({"budgets": [{"team": "search", "monthly_usd": "100"}]}), "budgets.json")
+    (effective_status,) = budget_statuses(ledger, aws.region, config, aws.now)
+    by_team = dict(effective.groups)
+    assert effective_status.month_to_date == by_team["search"]
+    listed_config = load_config(json.dumps({"budgets": [{"team": "search", "monthly_usd": "100"}], "cost": "list"}), "b.json")
+    (list_status,) = budget_statuses(ledger, aws.region, listed_config, aws.now)
+    assert list_status.month_to_date == dict(listed.groups)["search"] > effective_status.month_to_date
 
 
 def month_range() -> tuple[Any, Any]:
@@ -406,3 +416,19 @@ def test_the_athena_query_read_through_athena_reports_what_the_file_does(tiny_aw
     planted(list(reconcile(ledger, [(HOME, aws.region, aws.region)], HOME, bill, Decimal("0.01"), aws.now).findings))
     (execution,) = backend.executions.values()
     assert execution.execution_parameters == ["'2026-11-01'", "'2026-12-01'"]
+
+
+def test_the_statement_shows_effective_cost_and_the_bill_for_the_teams_endpoints(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"effective_rates": {"*": {DISCOUNTED: "0.7"}}}))
+    bill = cur_bill(export_rows(tmp_path), tmp_path / "cur.csv.gz")
+    args = ["--fleet", str(TINY_FLEET), "--month", MONTH, "--format", "json", "--prices", str(prices)]
+    result = invoke("statement", *args, "--team", "search", "--bill", str(bill))
+    assert result.exit_code == 0, result.output
+    statement = json.loads(result.stdout)
+    charged = json.loads(invoke("chargeback", *args).stdout)
+    assert statement["cost"] == "effective"
+    assert statement["total_cost_usd"] == next(g["cost_usd"] for g in charged["groups"] if g["key"] == "search")
+    (line,) = statement["reconciled"]  # search's one endpoint; churn-model and the unknown endpoint are not the team's
+    assert line["endpoint"] == "genai-shared"
+    assert Decimal(line["billed_usd"]) == (Decimal(line["metered_usd"]) * Decimal("0.7")).quantize(Decimal("0.000001"))

@@ -48,7 +48,10 @@ on the member role (``MemberRoleName``, any account) only when the stack fans ou
 role: its own log group (``LoggingConfig``), X-Ray (``Tracing``), the dead-letter queue. A
 function under a Condition is checked where it is created. A write action must carry
 ``ForAllValues:StringLike`` on ``dynamodb:LeadingKeys`` with exactly the prefixes (``REC#*``)
-the code declares for it. Whatever else the checker meets fails: another condition operator or
+the code declares for it. Remediation's SageMaker changes (``RESOURCE_TAG_GUARDED``) must carry
+``RESOURCE_TAG_GUARD`` (never on a resource tagged ``spendwatch:ignore=true`` or
+``spendwatch:action=none``), the endpoint configs it creates ``REQUEST_TAG_GUARD`` (its own tag
+on the request), and nothing else may carry either. Whatever else the checker meets fails: another condition operator or
 key, an explicit Deny, NotAction, managed policies, grants in SAM's ``Policies`` (SAM's
 generated role would add AWSLambdaBasicExecutionRole: logs in every log group), such settings
 inherited from Globals, an intrinsic it does not evaluate, a condition whose other branch no
@@ -129,6 +132,8 @@ RESOURCE_LESS_ACTIONS = {
     "cloudtrail:LookupEvents",
     "tag:GetResources",
     "organizations:ListAccounts",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }
@@ -154,7 +159,40 @@ ACCOUNT_RESOURCES = {
         "arn:{partition}:sagemaker:{region}:{account}:endpoint/*",
         "arn:{partition}:sagemaker:{region}:{account}:inference-component/*",
     ),
+    # Remediation's changes (the remediation role alone): each on the resource types the API authorises it on.
+    "sagemaker:UpdateInferenceComponentRuntimeConfig": ("arn:{partition}:sagemaker:{region}:{account}:inference-component/*",),
+    "sagemaker:UpdateEndpoint": (
+        "arn:{partition}:sagemaker:{region}:{account}:endpoint/*",
+        "arn:{partition}:sagemaker:{region}:{account}:endpoint-config/*",
+    ),
+    "sagemaker:DeleteEndpoint": ("arn:{partition}:sagemaker:{region}:{account}:endpoint/*",),
+    "sagemaker:CreateEndpointConfig": ("arn:{partition}:sagemaker:{region}:{account}:endpoint-config/*",),
+    "sagemaker:CreateEndpoint": (
+        "arn:{partition}:sagemaker:{region}:{account}:endpoint/*",
+        "arn:{partition}:sagemaker:{region}:{account}:endpoint-config/*",
+    ),
+    "sagemaker:UpdateEndpointWeightsAndCapacities": ("arn:{partition}:sagemaker:{region}:{account}:endpoint/*",),
+    "sagemaker:DeleteEndpointConfig": ("arn:{partition}:sagemaker:{region}:{account}:endpoint-config/*",),
+    "application-autoscaling:RegisterScalableTarget": (
+        "arn:{partition}:application-autoscaling:{region}:{account}:scalable-target/*",
+    ),
 }
+# A Create request that carries Tags is authorised for sagemaker:AddTags too, on the same resources.
+IMPLIED_BY_TAGGED_CREATE = {
+    "sagemaker:CreateEndpointConfig": "sagemaker:AddTags",
+    "sagemaker:CreateEndpoint": "sagemaker:AddTags",
+}
+# Remediation's changes are held by tag (aws:ResourceTag): never on a resource tagged spendwatch:ignore=true or
+# spendwatch:action=none (a negated condition matches a resource without the tag); the endpoint configs it creates
+# must carry its spendwatch:scale-to-zero-of tag (aws:RequestTag). Exactly these actions carry exactly these guards.
+RESOURCE_TAG_GUARD = {
+    "StringNotEqualsIgnoreCase": {"aws:ResourceTag/spendwatch:ignore": "true", "aws:ResourceTag/spendwatch:action": "none"}
+}
+REQUEST_TAG_GUARD = {"Null": {"aws:RequestTag/spendwatch:scale-to-zero-of": "false"}}
+RESOURCE_TAG_GUARDED = frozenset(
+    {"sagemaker:UpdateInferenceComponentRuntimeConfig", "sagemaker:UpdateEndpoint", "sagemaker:DeleteEndpoint"}
+)
+REQUEST_TAG_GUARDED = frozenset({"sagemaker:CreateEndpointConfig", "sagemaker:AddTags"})
 # Environment variables that name the SSM parameters a function reads (the code reads one only when it is set).
 SSM_PARAMETER_VARIABLE = re.compile(r"SPENDWATCH_\w+_PARAMETER")
 # What Lambda does with the function's role, whatever its code does.
@@ -763,8 +801,16 @@ PSEUDO_PARAMETERS = {
     "AWS::URLSuffix": "amazonaws.com",
 }
 # Values tried for a String parameter that a condition depends on (those its AllowedPattern accepts): empty, a
-# name, a path, an address, an organization id, a list of regions.
-SAMPLE_VALUES = ("", "spendwatch", "/spendwatch/settings", "ops@example.com", "o-a1b2c3d4e5", "us-east-1,eu-west-1")
+# name, a path, an address, an organization id, a list of regions, an Athena table.
+SAMPLE_VALUES = (
+    "",
+    "spendwatch",
+    "/spendwatch/settings",
+    "ops@example.com",
+    "o-a1b2c3d4e5",
+    "us-east-1,eu-west-1",
+    "dataexports.focus",
+)
 
 
 class Uninterpretable(Exception):
@@ -1041,6 +1087,7 @@ class Grant:
     resources: tuple[str, ...]
     leading_keys: tuple[str, ...] | None  # the key prefixes (pattern without its *) writes are allowed on
     resource_org: str | None = None  # the organization (aws:ResourceOrgID) the resources must belong to
+    tag_guard: str | None = None  # "resource" (RESOURCE_TAG_GUARD) or "request" (REQUEST_TAG_GUARD)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -1105,7 +1152,15 @@ def _interpret(statement: Any) -> tuple[Grant | None, list[str]]:
         trouble.append(f"statement {sid}: no Action or no Resource")
     keys: tuple[str, ...] | None = None
     org = _resource_org(statement.get("Condition"))
-    if org is not None:
+    guard = {json.dumps(RESOURCE_TAG_GUARD): "resource", json.dumps(REQUEST_TAG_GUARD): "request"}.get(
+        json.dumps(statement.get("Condition"))
+    )
+    if guard is not None:
+        allowed = RESOURCE_TAG_GUARDED if guard == "resource" else REQUEST_TAG_GUARDED
+        others = sorted(str(a) for a in actions if a not in allowed)
+        if others:
+            trouble.append(f"statement {sid}: the {guard} tag guard on {others}: only {sorted(allowed)} are held to it")
+    elif org is not None:
         others = sorted(str(a) for a in actions if a not in ORGANIZATION_SCOPED_ACTIONS)
         if others:
             trouble.append(
@@ -1125,7 +1180,7 @@ def _interpret(statement: Any) -> tuple[Grant | None, list[str]]:
             trouble.append(f"statement {sid}: {writes} without dynamodb:LeadingKeys may change any item of the table")
     if trouble:
         return None, trouble
-    return Grant(sid, tuple(actions), tuple(resources), keys, org), []
+    return Grant(sid, tuple(actions), tuple(resources), keys, org, guard), []
 
 
 def _get_att_target(value: Any) -> tuple[str, str] | None:
@@ -1199,7 +1254,13 @@ def _needed(stack: Stack, logical_id: str, needs: CodeNeeds) -> tuple[dict[tuple
     needed: dict[tuple[str, str], set[str]] = defaultdict(set)
     trouble: list[str] = []
     conditions = stack.template.get("Conditions", {})
-    fans_out = FAN_OUT_CONDITION in conditions and stack.condition(FAN_OUT_CONDITION)
+    # Only the functions the fan-out state machine invokes read other accounts and regions (remediation does not).
+    fan_out_role = json.dumps(stack.template["Resources"].get("FanOutStateMachineRole", {}))
+    fans_out = (
+        FAN_OUT_CONDITION in conditions
+        and stack.condition(FAN_OUT_CONDITION)
+        and f'"{logical_id}.Arn"' in fan_out_role.replace('", "Arn"]', '.Arn"')
+    )
     for call in sorted(needs.calls, key=lambda c: (c.action, c.where)):
         service = call.action.split(":", 1)[0]
         if call.action in PERMISSIONLESS_ACTIONS:
@@ -1248,6 +1309,8 @@ def _needed(stack: Stack, logical_id: str, needs: CodeNeeds) -> tuple[dict[tuple
             continue
         for resource in resources:
             needed[(call.action, resource)].add(call.where)
+            if call.action in IMPLIED_BY_TAGGED_CREATE and resource.split(":", 5)[5].startswith("endpoint-config/"):
+                needed[(IMPLIED_BY_TAGGED_CREATE[call.action], resource)].add(f"{call.where} (a Create request with Tags)")
     group = function.get("LoggingConfig", {}).get("LogGroup")
     if group is None:
         trouble.append(f"{logical_id}: no LoggingConfig.LogGroup: Lambda would log to a group this stack does not own")
@@ -1285,6 +1348,11 @@ def _grant_failures(stack: Stack, logical_id: str, role: str, needs: CodeNeeds) 
     for (action, resource), sid in sorted(granted.items()):
         if (action, resource) not in needed:
             failures.append(f"{role} grants {action} on {resource} (statement {sid}), which nothing the function runs needs")
+    for grant in grants:
+        for action in grant.actions:
+            want = "resource" if action in RESOURCE_TAG_GUARDED else "request" if action in REQUEST_TAG_GUARDED else None
+            if want is not None and grant.tag_guard != want:
+                failures.append(f"{role}: statement {grant.sid} grants {action} without the {want} tag guard")
     organization = stack.parameters.get(ORGANIZATION_PARAMETER) or None
     for grant in grants:
         scoped = sorted(a for a in grant.actions if a in ORGANIZATION_SCOPED_ACTIONS)
@@ -1422,6 +1490,7 @@ def test_each_function_writes_only_its_own_keys() -> None:
     assert owned["IdleScanFunction"] == {"REPORT#idle-scan#"}
     assert owned["CostMeterFunction"] == {"REC#", "ROLLUP#", "STATE#meter#", "STATE#snapshot#", "SNAPSHOT#", "PRICE#"}
     assert owned["NotifierFunction"] == {"SENT#"}
+    assert owned["RemediationFunction"] == {"ACTION#"}
     for one, other in itertools.combinations(FUNCTIONS, 2):
         clash = [(a, b) for a in owned[one] for b in owned[other] if a.startswith(b) or b.startswith(a)]
         assert not clash, f"{one} and {other} may write the same keys: {clash}"
@@ -1658,6 +1727,22 @@ def _an_unknown_intrinsic(t: dict[str, Any]) -> None:
     _statement(t, "NotifierFunction", "Publish")["Resource"] = {"Fn::ImportValue": "shared-topic"}
 
 
+def _remediation_without_tag_guard(t: dict[str, Any]) -> None:
+    del _statement(t, "RemediationFunction", "SageMakerChangeEndpoints")["Condition"]
+
+
+def _tag_guard_on_reads(t: dict[str, Any]) -> None:
+    _statement(t, "RemediationFunction", "SageMakerEndpointsRead")["Condition"] = copy.deepcopy(RESOURCE_TAG_GUARD)
+
+
+def _any_endpoint_config_created(t: dict[str, Any]) -> None:
+    del _statement(t, "RemediationFunction", "SageMakerScaleToZeroConfigs")["Condition"]
+
+
+def _the_scanner_deletes(t: dict[str, Any]) -> None:
+    _statements(t, "IdleScanFunction").append(copy.deepcopy(_statement(t, "RemediationFunction", "SageMakerChangeEndpoints")))
+
+
 def _no_tracing_grant(t: dict[str, Any]) -> None:
     statements = _statements(t, "IdleScanFunction")
     statements.remove(_statement(t, "IdleScanFunction", "Tracing"))
@@ -1687,6 +1772,18 @@ MUTATIONS: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
     "an intrinsic not evaluated": ("NotifierFunction", _an_unknown_intrinsic, "cannot interpret Fn::ImportValue"),
     "X-Ray not granted": ("IdleScanFunction", _no_tracing_grant, "lacks xray:PutTraceSegments"),
     "settings from Globals": ("CostMeterFunction", _tracing_from_globals, "Globals.Function sets ['Tracing']"),
+    "remediation's changes without the tag guard": (
+        "RemediationFunction",
+        _remediation_without_tag_guard,
+        "grants sagemaker:DeleteEndpoint without the resource tag guard",
+    ),
+    "the tag guard on reads": ("RemediationFunction", _tag_guard_on_reads, "only ['sagemaker:DeleteEndpoint'"),
+    "endpoint configs created without their tag": (
+        "RemediationFunction",
+        _any_endpoint_config_created,
+        "grants sagemaker:CreateEndpointConfig without the request tag guard",
+    ),
+    "the scanner may delete endpoints": ("IdleScanFunction", _the_scanner_deletes, "grants sagemaker:DeleteEndpoint"),
 }
 
 

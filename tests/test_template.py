@@ -25,7 +25,10 @@ ALARMS = {k: v["Properties"] for k, v in RESOURCES.items() if v["Type"] == "AWS:
 # TargetsFunction has no schedule: only the organization fan-out's state machine invokes it
 # (tests/test_organization_template.py).
 TASKS = {"IdleScanFunction": "idle-scan", "CostMeterFunction": "meter", "NotifierFunction": "notify"}
-SCHEDULED = sorted(TASKS)
+# Remediation: created only when the Remediation parameter is apply, scheduled after the scan, never fanned out.
+REMEDIATION = "RemediationFunction"
+SCHEDULE_TASKS = {**TASKS, REMEDIATION: "remediate"}
+SCHEDULED = sorted(SCHEDULE_TASKS)
 ENVIRONMENT = {
     "IdleScanFunction": {
         "SPENDWATCH_TABLE_NAME",
@@ -59,6 +62,14 @@ ENVIRONMENT = {
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
     },
+    "RemediationFunction": {
+        "SPENDWATCH_TABLE_NAME",
+        "SPENDWATCH_REMEDIATION",
+        "SPENDWATCH_REMEDIATION_IDLE_NIGHTS",
+        "SPENDWATCH_METRICS_NAMESPACE",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_LOG_LEVEL",
+    },
     "TargetsFunction": {
         "SPENDWATCH_TABLE_NAME",
         "SPENDWATCH_ACCOUNTS_PARAMETER",
@@ -71,6 +82,8 @@ ENVIRONMENT = {
 }
 # OrganizationMode's resources, created only when it is on (tests/test_organization_template.py checks them).
 ORGANIZATION = sorted(k for k, v in RESOURCES.items() if v.get("Condition") == "IsOrganization")
+# Remediation's resources, created only when the Remediation parameter is apply.
+REMEDIATION_RESOURCES = sorted(k for k, v in RESOURCES.items() if v.get("Condition") == "RemediationApply")
 # The state machine's log group: Step Functions, not a function, writes to it.
 STATE_MACHINE_LOG_GROUPS = ["FanOutLogGroup"]
 # Alarms on spendwatch's own metrics, beyond each function's errors and throttles and each queue's messages: the
@@ -118,8 +131,9 @@ def schedule_of(logical_id: str) -> dict[str, Any]:
 
 
 def test_the_three_functions_are_there() -> None:
-    assert set(FUNCTIONS) == set(TASKS) | {"TargetsFunction"}
+    assert set(FUNCTIONS) == set(TASKS) | {"TargetsFunction", REMEDIATION}
     assert RESOURCES["TargetsFunction"]["Condition"] == "IsOrganization"
+    assert RESOURCES[REMEDIATION]["Condition"] == "RemediationApply"
     assert all("Condition" not in RESOURCES[f] for f in TASKS)
 
 
@@ -133,6 +147,8 @@ def test_function_is_python313_arm64_on_the_layer_with_its_log_group(logical_id:
     if logical_id in TASKS:
         # One run at a time; OrganizationMode on, one per target the fan-out runs at once.
         assert p["ReservedConcurrentExecutions"] == {"Fn::If": ["IsOrganization", {"Ref": "FanOutConcurrency"}, 1]}
+    elif logical_id == REMEDIATION:
+        assert p["ReservedConcurrentExecutions"] == 1  # one remediation at a time, never fanned out
     else:
         assert p["ReservedConcurrentExecutions"] == 3  # the three schedules' fan-out runs may overlap
     assert RESOURCES[logical_id]["Metadata"]["BuildMethod"] == "makefile"
@@ -142,7 +158,7 @@ def test_function_is_python313_arm64_on_the_layer_with_its_log_group(logical_id:
     assert RESOURCES[group]["Type"] == "AWS::Logs::LogGroup"
     assert ref(props(group)["RetentionInDays"]) == "LogRetentionDays"
     assert RESOURCES[group].get("Condition") == RESOURCES[logical_id].get("Condition")
-    if logical_id in TASKS:
+    if logical_id in SCHEDULE_TASKS:
         dlq, _ = get_att(p["DeadLetterQueue"]["TargetArn"])
         assert RESOURCES[dlq]["Type"] == "AWS::SQS::Queue"
     else:  # invoked synchronously by the state machine alone: a dead-letter queue would never receive anything
@@ -168,13 +184,15 @@ def test_schedule_passes_its_scheduled_time(logical_id: str) -> None:
     schedule = schedule_of(logical_id)
     assert json.loads(schedule["Input"]) == {
         "source": "spendwatch.schedule",
-        "task": TASKS[logical_id],
+        "task": SCHEDULE_TASKS[logical_id],
         "scheduled_time": "<aws.scheduler.scheduled-time>",
     }
     expression = PARAMETERS[ref(schedule["ScheduleExpression"])]
     assert re.fullmatch(expression["AllowedPattern"], expression["Default"])
     assert ref(schedule["ScheduleExpressionTimezone"]) == "ScheduleTimezone"
-    name = {"idle-scan": "idle-scan", "meter": "cost-meter", "notify": "notifier"}[TASKS[logical_id]]
+    name = {"idle-scan": "idle-scan", "meter": "cost-meter", "notify": "notifier", "remediate": "remediate"}[
+        SCHEDULE_TASKS[logical_id]
+    ]
     assert schedule["Name"] == {"Fn::Sub": "${AWS::StackName}-" + name}  # unique per stack: two stacks may share an account
     assert schedule["RetryPolicy"]["MaximumRetryAttempts"] >= 1
     assert get_att(schedule["DeadLetterConfig"]["Arn"]) == ("ScheduleDeadLetterQueue", "Arn")
@@ -184,6 +202,10 @@ def test_schedule_defaults() -> None:
     assert PARAMETERS["IdleScanSchedule"]["Default"] == "cron(0 6 * * ? *)"
     assert PARAMETERS["MeterSchedule"]["Default"] == "cron(15 * * * ? *)"  # after the 10-minute settle delay
     assert PARAMETERS["NotifySchedule"]["Default"] == "cron(30 6 * * ? *)"  # after the scan
+    # after the scan (whose report it acts on), before the notifier (whose digest tells what it did)
+    assert PARAMETERS["RemediationSchedule"]["Default"] == "cron(15 6 * * ? *)"
+    assert (PARAMETERS["Remediation"]["Default"], PARAMETERS["Remediation"]["AllowedValues"]) == ("report", ["report", "apply"])
+    assert PARAMETERS["RemediationIdleNights"]["Default"] == 7
     assert PARAMETERS["ScheduleTimezone"]["Default"] == "UTC"
     interval = PARAMETERS["MeterIntervalMinutes"]
     assert (interval["Default"], interval["MinValue"], interval["MaxValue"]) == (60, 5, 1440)
@@ -405,8 +427,8 @@ def test_every_alarm_notifies_the_topic_under_the_stack_name() -> None:
         assert alarm["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-"), name
 
 
-def dashboard(organization: bool = False) -> dict[str, Any]:
-    """The dashboard's body as CloudFormation makes it, OrganizationMode off or on."""
+def dashboard(organization: bool = False, remediation: bool = False) -> dict[str, Any]:
+    """The dashboard's body as CloudFormation makes it, OrganizationMode off or on, Remediation report or apply."""
     body, variables = props("SpendwatchDashboard")["DashboardBody"]["Fn::Sub"]
     assert isinstance(body, str)
 
@@ -415,8 +437,8 @@ def dashboard(organization: bool = False) -> dict[str, Any]:
             return value
         if set(value) == {"Fn::If"}:
             condition, then, otherwise = value["Fn::If"]
-            assert condition == "IsOrganization", condition
-            return resolve(then if organization else otherwise)
+            assert condition in ("IsOrganization", "RemediationApply"), condition
+            return resolve(then if (organization if condition == "IsOrganization" else remediation) else otherwise)
         assert set(value) == {"Fn::Sub"}, value
         assert isinstance(value["Fn::Sub"], str), value
         return re.sub(r"\$\{([^}]+)\}", substitute, value["Fn::Sub"])
@@ -431,6 +453,7 @@ def dashboard(organization: bool = False) -> dict[str, Any]:
             alarm = name[: -len(".Arn")]
             assert alarm in ALARMS, name
             assert organization or RESOURCES[alarm].get("Condition") != "IsOrganization", f"{name}: not created when off"
+            assert remediation or RESOURCES[alarm].get("Condition") != "RemediationApply", f"{name}: not created on report"
             return f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{name}"
         return str(PARAMETERS[name]["Default"])
 
@@ -467,10 +490,16 @@ def test_dashboard_uses_spendwatch_metrics_without_naming_any_endpoint(organizat
     assert "RUNNING_SUM(SUM(components))" in expressions  # cumulative cost
 
 
-@pytest.mark.parametrize("organization", [False, True], ids=["single-account", "organization"])
-def test_dashboard_shows_every_alarm_and_its_url_is_an_output(organization: bool) -> None:
-    (alarm_widget,) = [w for w in dashboard(organization)["widgets"] if w["type"] == "alarm"]
-    created = [a for a in ALARMS if organization or a not in ORGANIZATION]
+@pytest.mark.parametrize(
+    ("organization", "remediation"),
+    [(False, False), (True, False), (False, True)],
+    ids=["single-account", "organization", "remediation-apply"],
+)
+def test_dashboard_shows_every_alarm_and_its_url_is_an_output(organization: bool, remediation: bool) -> None:
+    (alarm_widget,) = [w for w in dashboard(organization, remediation)["widgets"] if w["type"] == "alarm"]
+    created = [
+        a for a in ALARMS if (organization or a not in ORGANIZATION) and (remediation or a not in REMEDIATION_RESOURCES)
+    ]
     shown = [arn.rsplit(":", 1)[1].removesuffix(".Arn") for arn in alarm_widget["properties"]["alarms"]]
     assert sorted(shown) == sorted(created)
     url = TEMPLATE["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
@@ -493,6 +522,8 @@ def test_outputs() -> None:
         "IdleScanWorkerRoleArn",
         "CostMeterWorkerRoleArn",
         "NotifierWorkerRoleArn",
+        # Remediation apply only
+        "RemediationFunctionArn",
     }
 
 

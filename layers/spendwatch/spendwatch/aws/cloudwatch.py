@@ -126,6 +126,21 @@ class CloudWatchMetrics:
                 found.append(MetricSeries(metric["Namespace"], metric["MetricName"], dims))
         return sorted(found, key=lambda s: s.dimensions)
 
+    def component_gpu_series(self, components: set[str]) -> dict[str, list[MetricSeries]]:
+        """The per-GPU ``GPUUtilizationNormalized`` series of each of ``components`` (right-sizing
+        advice), from one region-wide ListMetrics listing (paged), whatever the GPU dimension is
+        called; a component without enhanced metrics has none."""
+        found: dict[str, list[MetricSeries]] = {}
+        if not components:
+            return found
+        for metric in self.list_metrics(mn.ENHANCED_COMPONENTS_NAMESPACE, mn.GPU_UTILIZATION, {}):
+            dims = tuple((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+            names = dict(dims)
+            if names.get(mn.DIM_COMPONENT) in components and any(n in names for n in mn.GPU_DIMENSIONS):
+                series = MetricSeries(metric["Namespace"], metric["MetricName"], dims, counts=False)
+                found.setdefault(names[mn.DIM_COMPONENT], []).append(series)
+        return {name: sorted(group, key=lambda s: s.dimensions) for name, group in found.items()}
+
     def enhanced_samples(
         self, inventory: Inventory, periods: Sequence[Interval], progress: Progress | None = None, now: datetime | None = None
     ) -> dict[tuple[str, str, datetime], VariantSamples]:

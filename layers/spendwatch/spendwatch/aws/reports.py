@@ -85,6 +85,26 @@ class ReportStore:
         )
         return StoredReport((pk, sk), created, len(chunks))
 
+    @property
+    def table_name(self) -> str:
+        return self._table
+
+    def scanned_before(self, region: str, scanned_at: str) -> str | None:
+        """The scan instant of the report stored just before ``scanned_at`` (None: none is)."""
+        page = self._retry.call(
+            "Query",
+            self._client.query,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND sk < :sk",
+            ExpressionAttributeValues={":pk": {"S": report_pk(region)}, ":sk": {"S": scanned_at}},
+            ProjectionExpression="sk",
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        items = page.get("Items", [])
+        return str(items[0]["sk"]["S"]) if items else None
+
     def latest(self, region: str) -> dict[str, Any] | None:
         """The newest stored report of a region, whole, or None."""
         page = self._retry.call(

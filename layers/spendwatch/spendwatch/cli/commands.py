@@ -48,6 +48,7 @@ from spendwatch.core.metering import validate_interval_minutes
 from spendwatch.core.money import format_money
 from spendwatch.core.notifications import check_topic_arn
 from spendwatch.core.timestamps import align_down, month_bounds, parse_utc
+from spendwatch.services.advise import advice_for_scan
 from spendwatch.services.chargeback import run_chargeback, run_org_chargeback
 from spendwatch.services.estate import Failure, Outcome, Reach, for_each, home_account, targets
 from spendwatch.services.meter import MeterRun, check_range, meter_as_scheduled, settle_day
@@ -587,7 +588,7 @@ def _show_problems(problems: list[str]) -> None:
 def _prepare_fleet(aws: AwsContext, ledger: Ledger, store: ReportStore, progress: Any = None) -> None:
     """With --fleet: tonight's scan is stored and the history metered, as the Lambdas would have."""
     report = run_scan(aws, ScanSettings(), progress=progress)
-    store.put(report.to_json(), report.scanned_at, report.region)
+    store.put({**report.to_json(), "advice": advice_for_scan(aws, report)}, report.scanned_at, report.region)
     _meter_all(aws, ledger, 60, progress)
 
 

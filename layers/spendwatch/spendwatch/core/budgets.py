@@ -8,13 +8,18 @@ inference component) or from a configuration document (file or SSM parameter)::
                  {"cost-center": "cc-100", "monthly_usd": "4000"},
                  {"endpoint": "genai-shared", "monthly_usd": "3000", "account_id": "111122223333"}],
      "thresholds_pct": [50, 80, 100],
-     "forecast_pct": 100}
+     "forecast_pct": 100,
+     "cost": "effective"}
+
+``cost`` says what spend is held to the budgets: ``effective`` (the default: what is really
+paid, where an effective rate is known, list price elsewhere; ``core.effective``) or ``list``
+(on-demand prices).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -51,6 +56,8 @@ class BudgetConfig:
     forecast_pct: int | None = DEFAULT_FORECAST_PCT
     problems: tuple[str, ...] = ()
     """Budgets that could not be read (a bad tag value): reported, never fatal."""
+    cost: str = "effective"
+    """``effective`` or ``list``: what spend is held to the budgets."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,7 @@ def parse_thresholds(text: str, field_name: str) -> tuple[int, ...]:
 
 def load_config(text: str, source: str) -> BudgetConfig:
     """A budgets document (JSON); every error names the field."""
-    document = load_json_object(text, source, ("budgets", "thresholds_pct", "forecast_pct"))
+    document = load_json_object(text, source, ("budgets", "thresholds_pct", "forecast_pct", "cost"))
     budgets = []
     entries = document.get("budgets", [])
     if not isinstance(entries, list):
@@ -113,10 +120,14 @@ def load_config(text: str, source: str) -> BudgetConfig:
     forecast = document.get("forecast_pct", DEFAULT_FORECAST_PCT)
     if forecast is not None and (not isinstance(forecast, int) or isinstance(forecast, bool) or forecast < 1):
         raise InputError(f"{source}: forecast_pct", "expected a whole percentage, or null to turn forecast alerts off")
+    cost = document.get("cost", "effective")
+    if cost not in ("effective", "list"):
+        raise InputError(f"{source}: cost", f'expected "effective" or "list", got {cost!r}')
     return BudgetConfig(
         tuple(budgets),
         parse_thresholds(",".join(str(t) for t in thresholds), f"{source}: thresholds_pct"),
         forecast,
+        cost=cost,
     )
 
 
@@ -144,13 +155,13 @@ def merge(config: BudgetConfig, tagged: Iterable[Budget], problems: Sequence[str
     """Configured budgets win over a tag on the same resource."""
     seen = {(b.scope, b.key) for b in config.budgets}
     extra = tuple(b for b in tagged if (b.scope, b.key) not in seen)
-    return BudgetConfig(config.budgets + extra, config.thresholds_pct, config.forecast_pct, (*config.problems, *problems))
+    return replace(config, budgets=config.budgets + extra, problems=(*config.problems, *problems))
 
 
 def for_account(config: BudgetConfig, account_id: str) -> BudgetConfig:
     """The budgets that apply in ``account_id``: those naming it, and those naming none."""
     budgets = tuple(b for b in config.budgets if b.account_id in (None, account_id))
-    return BudgetConfig(budgets, config.thresholds_pct, config.forecast_pct, config.problems)
+    return replace(config, budgets=budgets)
 
 
 def evaluate(

@@ -15,6 +15,9 @@ and ``<account id>:<region>`` for another account of an organization (``inventor
 * sent:    ``pk = SENT#<region>#idle#<report>`` or ``SENT#<region>#budget#<YYYY-MM>``, ``sk = <team>`` or
   ``<scope>#<key>#<threshold>``: a notification already sent (each threshold alerts once a month).
 * state:   ``pk = STATE#meter#<region>``, ``sk = STATE``: the end of the last metered interval.
+* action:  ``pk = ACTION#<place>``, ``sk = <resource type>#<name>#<action>#<idle_since | created:<time>>``:
+  one remediation action (``core.remediation``), written ``planned`` before it is taken, each later
+  status appended to its history, with what restore needs (``aws.actions``).
 * rate:    ``pk = RATE#<place>``, ``sk = <YYYY-MM>#<instance type>``: the effective rate (billed /
   list) learned from that month's reconciled bill (``core.effective``); reconciling the
   month's bill again replaces it (it is derived knowledge, not a charge).

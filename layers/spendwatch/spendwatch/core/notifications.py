@@ -2,7 +2,7 @@
 
 Every message is one SNS Publish with ``MessageStructure: json``: ``default`` is an AWS
 Chatbot custom notification (Slack, Teams), ``email`` is plain text. Message attributes
-``kind`` (idle-report, budget), ``severity`` (info, warning, critical) and ``team`` let
+``kind`` (idle-report, budget, statement), ``severity`` (info, warning, critical) and ``team`` let
 subscriptions filter. A message never exceeds SNS's 256 KiB: long reports are cut with
 "and N more", never dropped.
 """
@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from spendwatch.core.advice import digest_lines
 from spendwatch.core.budgets import FORECAST, BudgetStatus
 from spendwatch.core.errors import InputError
 from spendwatch.core.ledger import UNTAGGED
 from spendwatch.core.money import display_pct, display_rate, display_usd, format_money
+from spendwatch.core.remediation import ActionRecord, restore_command
+from spendwatch.core.statement import Statement
 from spendwatch.core.timestamps import parse_utc
 from spendwatch.core.wording import count, plural
 
@@ -181,30 +186,60 @@ def idle_lines(report: dict[str, Any]) -> dict[str, list[IdleLine]]:
     return teams
 
 
-def idle_digests(report: dict[str, Any], region: str, report_key: str) -> list[Notification]:
+def idle_digests(
+    report: dict[str, Any], region: str, report_key: str, actions: Sequence[ActionRecord] = ()
+) -> list[Notification]:
     """One digest per team with idle resources that cost something while idle. A resource
     that costs nothing idle (serverless) gets no digest: at most one info line in its
-    team's digest, when the team has one."""
+    team's digest, when the team has one. ``actions``: what remediation did since the last
+    digest (``remediation.actions_between``), told in its owner's digest with its saving per
+    month and how to undo it (a team with actions and nothing idle gets a digest of them)."""
     digests = []
-    for team, every in sorted(idle_lines(report).items()):
+    taken: dict[str, list[ActionRecord]] = {}
+    for record in actions:
+        taken.setdefault(record.owner or UNTAGGED_TEAM, []).append(record)
+    teams = idle_lines(report)
+    for team in taken:
+        teams.setdefault(team, [])
+    for team, every in sorted(teams.items()):
         lines = [line for line in every if not line.free_when_idle]
         free = [line.resource for line in every if line.free_when_idle]
-        if not lines:
+        done = taken.get(team, [])
+        if not lines and not done:
             continue
         hourly = sum((line.hourly or Decimal(0) for line in lines), Decimal(0))
         wasted = sum((line.wasted or Decimal(0) for line in lines), Decimal(0))
         headline = (
             f"{count(len(lines), 'idle SageMaker resource')} of team {team} {plural('burns', len(lines))} {display_rate(hourly)}"
+            if lines
+            else f"spendwatch acted on {count(len(done), 'idle SageMaker resource')} of team {team}"
         )
         digests.append(
             _fit(
-                lambda shown, team=team, lines=lines, hourly=hourly, wasted=wasted, headline=headline, free=free: (
-                    _idle_notification(team, lines, shown, hourly, wasted, headline, report, region, report_key, free)
+                lambda shown, team=team, lines=lines, hourly=hourly, wasted=wasted, headline=headline, free=free, done=done: (
+                    _idle_notification(team, lines, shown, hourly, wasted, headline, report, region, report_key, free, done)
                 ),
                 len(lines),
             )
         )
     return digests
+
+
+def acted_lines(taken: Sequence[ActionRecord]) -> list[str]:
+    """The actions remediation took, for a digest: each with its saving and its undo."""
+    if not taken:
+        return []
+    saving = sum((r.monthly_saving_usd or Decimal(0) for r in taken), Decimal(0))
+    out = [f"Actions taken since the last digest ({_usd(saving)} a month saved):"]
+    for record in taken:
+        monthly = "saving unknown (unpriced)" if record.monthly_saving_usd is None else f"saves {_usd(record.monthly_saving_usd)}"
+        when = f"{record.done_at:%Y-%m-%d %H:%M}Z" if record.done_at else "?"
+        undone = f" (since {record.status.value})" if record.status.value != "done" else ""
+        out.append(
+            f"- {record.kind.value} {record.name} at {when}{undone}: {monthly} a month; "
+            f"to undo: {restore_command(record.name)}"
+        )
+    return out
 
 
 def _idle_notification(
@@ -218,6 +253,7 @@ def _idle_notification(
     region: str,
     report_key: str,
     free: list[str],
+    taken: Sequence[ActionRecord] = (),
 ) -> Notification:
     more = len(lines) - shown
     chat_lines = [line.markdown() for line in lines[: min(shown, CHAT_LINES)]]
@@ -230,7 +266,14 @@ def _idle_notification(
     )
     if free_line:
         description += "\n" + free_line
+    advice = digest_lines(report.get("advice"), team, UNTAGGED_TEAM)  # stored by the nightly scan
+    if advice:
+        description += "\nRight-sizing advice for this team's endpoints: in the email digest (spendwatch advise)."
     actions = sorted({line.action for line in lines})
+    acted = acted_lines(taken)
+    if acted:
+        description += f"\n{acted[0]} " + ", ".join(f"{r.kind.value} {r.name}" for r in taken[:CHAT_LINES])
+        description += ". Undo one: spendwatch restore NAME."
     email = "\n".join(
         [
             f"spendwatch idle report for team {team}, {region}, scanned {report['scanned_at']} "
@@ -243,14 +286,18 @@ def _idle_notification(
             *([f"- and {more} more"] if more else []),
             *([free_line] if free_line else []),
             "",
-            "Suggested actions: " + "; ".join(actions) + ".",
+            *(["Suggested actions: " + "; ".join(actions) + "."] if actions else []),
             "To keep a resource out of this report, tag it spendwatch:ignore=true.",
+            *(["", *acted] if acted else []),
+            *(["", *advice] if advice else []),
         ]
     )
     chatbot = _chatbot(
         title=f"Idle SageMaker resources: team {team}",
         description=f"{headline}.\n{description}",
-        next_steps=[f"{a[0].upper()}{a[1:]}" for a in actions] + ["Tag spendwatch:ignore=true to exclude a resource"],
+        next_steps=[f"{a[0].upper()}{a[1:]}" for a in actions]
+        + ["Tag spendwatch:ignore=true to exclude a resource"]
+        + (["Undo an action: spendwatch restore NAME"] if taken else []),
         keywords=["spendwatch", "idle", team, region],
         thread=f"spendwatch-idle-{region}-{team}",
         summary=headline,
@@ -363,3 +410,88 @@ def check_topic_arn(value: str, field_name: str) -> str:
     if not TOPIC_ARN.match(value):
         raise InputError(field_name, f"expected an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got {value!r}")
     return value
+
+
+# -- the monthly statement ----------------------------------------------------------------------
+
+
+def statement_message(statement: Statement, region: str) -> Notification:
+    """The month just ended, for one team, in plain text (SNS carries no HTML page): totals
+    by model and endpoint, idle waste, corrections, and the command that makes the full page.
+    Sent once per team and month (``state_key``)."""
+    lines = len(statement.by_model) + len(statement.by_endpoint)
+    return _fit(lambda shown: _statement_notification(statement, region, shown), lines)
+
+
+def _statement_notification(statement: Statement, region: str, shown: int) -> Notification:
+    team, month = statement.team, statement.month
+    command = f"spendwatch statement --month {month} --team {shlex.quote(team)}"
+    headline = f"Team {team} spent {_usd(statement.total_usd)} on SageMaker inference in {month}"
+    until = (
+        f"metered until {statement.metered_until:%Y-%m-%d %H:%M}Z" if statement.metered_until is not None else "metered"
+    )
+    coverage = "the whole month" if statement.complete else f"{statement.metered_days} days of it"
+
+    def table(title: str, rows: tuple[tuple[str, Decimal], ...], limit: int) -> list[str]:
+        more = len(rows) - limit
+        return [
+            f"{title}:",
+            *(f"- {key}: {_usd(cost)}" for key, cost in rows[:limit]),
+            *([f"- and {more} more"] if more > 0 else []),
+        ]
+
+    models = min(shown, len(statement.by_model))
+    endpoints = max(0, min(shown - models, len(statement.by_endpoint)))
+    if statement.idle is None:
+        idle = "Idle waste: not known (no idle scan report was stored)."
+    else:
+        idle = (
+            f"Idle waste: {_usd(statement.idle.total_usd)} spent on resources the idle scan of "
+            f"{statement.idle.scanned_at} reported idle, from when they went idle."
+        )
+    corrections = (
+        f"Corrections: {count(statement.corrections.count, 'correction record')} appended by settlement, "
+        f"net {_usd(statement.corrections.net_usd)} (included above)."
+        if statement.corrections.count
+        else "Corrections: none."
+    )
+    details = [
+        f"Total: {_usd(statement.total_usd)} ({format_money(statement.total_usd)} USD) from "
+        f"{count(statement.records, 'cost record')}, {until} ({coverage}).",
+        "",
+        *table("By model", statement.by_model, models),
+        "",
+        *table("By endpoint", statement.by_endpoint, endpoints),
+        "",
+        idle,
+        corrections,
+    ]
+    email = "\n".join(
+        [
+            f"spendwatch monthly statement for team {team}, {month} ({region}).",
+            "",
+            *details,
+            "",
+            f"The full statement, with the daily cost as a chart, for finance: {command}",
+        ]
+    )
+    chat = [f"• *{key}*: {_usd(cost)}" for key, cost in statement.by_model[: min(models, CHAT_LINES)]]
+    return Notification(
+        kind="statement",
+        severity="info",
+        team=team,
+        subject=subject(f"[spendwatch] {month} statement: {headline}"),
+        chatbot=_chatbot(
+            title=f"Monthly statement: team {team}, {month}",
+            description="\n".join([f"{headline}.", "By model:", *chat, idle, corrections]),
+            next_steps=[f"The full statement for finance: {command}"],
+            keywords=["spendwatch", "statement", team, month, region],
+            thread=f"spendwatch-statement-{region}-{month}-{team}",
+            summary=headline,
+            event_type="MonthlyStatement",
+            resources=[key for key, _ in statement.by_endpoint[: min(endpoints, CHAT_LINES)]],
+            context={"region": region, "month": month, "total_cost_usd": format_money(statement.total_usd)},
+        ),
+        email=email,
+        state_key=("statement", month, team),
+    )

@@ -179,3 +179,36 @@ class TargetsConfig:
             role_name=role,
             namespace=_namespace(env.get("SPENDWATCH_METRICS_NAMESPACE", "").strip() or mn.DEFAULT_NAMESPACE),
         )
+
+
+REMEDIATION_MODES = ("report", "apply")
+
+
+@dataclass(frozen=True)
+class RemediationConfig:
+    """The remediation function's settings (template parameters ``Remediation`` and
+    ``RemediationIdleNights``): it acts only when the mode is ``apply``, and only on
+    resources idle at least ``idle_nights`` nights."""
+
+    table_name: str
+    region: str
+    mode: str = "report"
+    idle_nights: int = 7
+
+    @property
+    def apply(self) -> bool:
+        return self.mode == "apply"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RemediationConfig:
+        env = os.environ if env is None else env
+        base = IdleScanConfig.from_env(env)
+        mode = env.get("SPENDWATCH_REMEDIATION", "").strip() or "report"
+        if mode not in REMEDIATION_MODES:
+            raise InputError("SPENDWATCH_REMEDIATION", f"expected report or apply, got {mode!r}")
+        return cls(
+            table_name=base.table_name,
+            region=base.region,
+            mode=mode,
+            idle_nights=_int(env, "SPENDWATCH_REMEDIATION_IDLE_NIGHTS", 7, 1, 400),
+        )

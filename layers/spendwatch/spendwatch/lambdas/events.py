@@ -78,6 +78,20 @@ class ScheduledNotify(ScheduledScan):
     task: Literal["notify"] = "notify"  # type: ignore[assignment]
 
 
+class ScheduledRemediation(ScheduledScan):
+    """The remediation function's schedule event (after the nightly scan): it acts on this
+    account and region's latest stored report, never on a fan-out target."""
+
+    task: Literal["remediate"] = "remediate"  # type: ignore[assignment]
+
+    @field_validator("target", mode="after")
+    @classmethod
+    def _own_account(cls, value: FanOutTarget | None) -> FanOutTarget | None:
+        if value is not None:
+            raise ValueError("remediation acts in its own account and region only: no target")
+        return value
+
+
 class FanOutEvent(ScheduledScan):
     """The fan-out state machine's calls to the targets function: ``list`` the (account,
     region) targets of a task, or ``report`` what each target's invocation gave."""

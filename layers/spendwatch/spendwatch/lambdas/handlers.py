@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from spendwatch.aws.actions import ActionLog
 from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.organizations import active_accounts
 from spendwatch.aws.reports import ReportStore
@@ -18,11 +19,18 @@ from spendwatch.aws.session import AwsContext, lambda_aws
 from spendwatch.aws.sns import Publisher
 from spendwatch.aws.ssm import read_parameter
 from spendwatch.core.accounts import organization_targets, parse_accounts
-from spendwatch.core.errors import InputError
+from spendwatch.core.errors import InputError, SpendwatchError
 from spendwatch.core.metering import METRICS_RETENTION, CostRecord, Interval
 from spendwatch.core.money import format_money
-from spendwatch.core.timestamps import align_down, format_utc
-from spendwatch.lambdas.config import CostMeterConfig, IdleScanConfig, NotifierConfig, TargetsConfig, member_external_id
+from spendwatch.core.timestamps import align_down, format_utc, parse_utc
+from spendwatch.lambdas.config import (
+    CostMeterConfig,
+    IdleScanConfig,
+    NotifierConfig,
+    RemediationConfig,
+    TargetsConfig,
+    member_external_id,
+)
 from spendwatch.lambdas.emf import (
     emit_fanout_report,
     emit_meter_metrics,
@@ -30,7 +38,9 @@ from spendwatch.lambdas.emf import (
     emit_notifier_metrics,
     emit_scan_metrics,
 )
-from spendwatch.lambdas.events import FanOutEvent, ScheduledMeter, ScheduledNotify, ScheduledScan
+from spendwatch.lambdas.events import FanOutEvent, ScheduledMeter, ScheduledNotify, ScheduledRemediation, ScheduledScan
+from spendwatch.services import act as remediation
+from spendwatch.services.advise import advice_for_scan
 from spendwatch.services.estate import home_account, open_target
 from spendwatch.services.meter import run_meter, settle_day
 from spendwatch.services.notify import NotifySettings, prepare, send
@@ -63,6 +73,8 @@ def idle_scan(event: ScheduledScan, config: IdleScanConfig, log: Any) -> dict[st
     )
     report = run_scan(aws, settings)
     document = report.to_json(event.target.account_id if event.target else "")
+    # Right-sizing advice rides with the report, for the digest (null when it cannot be read).
+    document["advice"] = advice_for_scan(aws, report, event.target.account_id if event.target else "")
     stored = ReportStore(aws.client("dynamodb"), config.table_name, aws.retry).put(document, report.scanned_at, report.place)
     if stored.created:  # a replayed delivery must not count the same night twice in CloudWatch
         emit_scan_metrics(report, config.namespace, config.endpoint_metrics)
@@ -212,9 +224,10 @@ def _settle_yesterday(aws: AwsContext, ledger: Ledger, config: CostMeterConfig, 
 
 
 def notifier(event: ScheduledNotify, config: NotifierConfig, log: Any) -> dict[str, Any]:
-    """Publish the latest idle report (a digest per team) and newly crossed budget
-    thresholds. A failed publish raises: Lambda retries, then the event goes to the
-    dead-letter queue; the report stays in the table and nothing sent is sent again."""
+    """Publish the latest idle report (a digest per team), newly crossed budget thresholds
+    and, on the 1st of a month, each team's statement of the month just ended. A failed
+    publish raises: Lambda retries, then the event goes to the dead-letter queue; the report
+    stays in the table and nothing sent is sent again."""
     aws = _where(lambda_aws(config.region, event.scheduled_time), event)
     ledger = Ledger(aws.client("dynamodb"), config.table_name, aws.retry)
     store = ReportStore(aws.client("dynamodb"), config.table_name, aws.retry)
@@ -226,14 +239,16 @@ def notifier(event: ScheduledNotify, config: NotifierConfig, log: Any) -> dict[s
         log.warning("budget not read", extra={"problem": problem})
     sent = send(Publisher(aws.client("sns"), aws.retry), ledger, aws.place, config.topic_arn, prepared, event.scheduled_time)
     alerts = sum(1 for n, _ in prepared.messages if n.kind == "budget")
+    statements = sum(1 for n, _ in prepared.messages if n.kind == "statement")  # on the 1st of a month
     emit_notifier_metrics(aws.region, sent, alerts, config.namespace)
     summary = {
         "account_id": event.target.account_id if event.target else None,
         "region": aws.region,
         "report_scanned_at": prepared.report_scanned_at,
         "sent": sent,
-        "idle_digests": sent - alerts,
+        "idle_digests": sent - alerts - statements,
         "budget_alerts": alerts,
+        "statements": statements,
         "budgets": len(prepared.statuses),
         "budget_problems": prepared.problems,
     }
@@ -268,4 +283,47 @@ def targets(event: FanOutEvent, config: TargetsConfig, log: Any) -> dict[str, An
         log.error("fan-out targets failed", extra={"task": event.task, "failed": names})
     summary = {**base, "targets": len(event.results), "failed": names}
     log.info("fan-out done", extra={"summary": summary})
+    return summary
+
+
+REPORT_MAX_AGE = timedelta(hours=20)
+"""Remediation acts on the night's report: one older than this (the scan failed) is not acted on."""
+
+
+def remediate(event: ScheduledRemediation, config: RemediationConfig, log: Any) -> dict[str, Any]:
+    """Plan from the latest stored idle report and, with ``Remediation`` = ``apply``, take
+    each action once (a replayed delivery finds every action taken and does nothing). An
+    action that failed is recorded and the invocation fails after the others (retried: a
+    failed action is taken over by the next run)."""
+    aws = lambda_aws(config.region, event.scheduled_time)
+    store = ReportStore(aws.client("dynamodb"), config.table_name, aws.retry)
+    summary: dict[str, Any] = {"region": aws.region, "mode": config.mode, "idle_nights": config.idle_nights}
+    report = store.latest(aws.place)
+    scanned = parse_utc(report["scanned_at"], "report.scanned_at") if report is not None else None
+    if report is None or scanned is None or not timedelta(0) <= event.scheduled_time - scanned <= REPORT_MAX_AGE:
+        why = "no idle report stored" if report is None else f"the latest idle report ({report['scanned_at']}) is not tonight's"
+        log.warning("remediation: nothing to act on", extra={"reason": why})
+        return {**summary, "report_scanned_at": report["scanned_at"] if report else None, "actions": [], "reason": why}
+    run = remediation.act(
+        aws,
+        report,
+        ActionLog(aws.client("dynamodb"), config.table_name, aws.retry),
+        remediation.ActSettings(min_idle_nights=config.idle_nights, apply=config.apply),
+        now=event.scheduled_time,
+    )
+    document = run.to_json()
+    summary |= {
+        "report_scanned_at": report["scanned_at"],
+        "dry_run": run.dry_run,
+        "planned": len(run.outcomes),
+        "done": sum(1 for o in run.outcomes if o.status == remediation.DONE),
+        "monthly_saving_usd": document["monthly_saving_usd"],
+        "actions": document["actions"],
+        "findings": document["findings"],
+    }
+    log.info("remediation done", extra={"summary": summary})
+    if run.failed:
+        names = ", ".join(f"{o.action.kind.value} {o.action.name}: {o.detail}" for o in run.failed)
+        log.error("remediation actions failed", extra={"failed": names})
+        raise SpendwatchError(f"{len(run.failed)} remediation actions failed: {names}")
     return summary

@@ -9,11 +9,13 @@ queue's redrive, or tomorrow's run) sends what was not sent, and nothing twice.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from spendwatch.aws.actions import ActionHistory
 from spendwatch.aws.ledger import FAILED, SENT, Ledger
 from spendwatch.aws.reports import ReportStore
 from spendwatch.aws.retry import ambiguous
@@ -21,11 +23,14 @@ from spendwatch.aws.session import AwsContext
 from spendwatch.aws.sns import Publisher
 from spendwatch.aws.ssm import read_parameter
 from spendwatch.core import budgets as bg
+from spendwatch.core.effective import NO_RATES, CostBasis, EffectiveRates, coster
 from spendwatch.core.errors import AwsError, InputError
 from spendwatch.core.inventory import Inventory
 from spendwatch.core.ledger import group_value, sent_key
-from spendwatch.core.notifications import UNTAGGED_TEAM, Notification, budget_alert, idle_digests
-from spendwatch.core.timestamps import month_bounds
+from spendwatch.core.notifications import UNTAGGED_TEAM, Notification, budget_alert, idle_digests, statement_message
+from spendwatch.core.remediation import ActionRecord, actions_between
+from spendwatch.core.statement import build_statements, idle_from_report, previous_month
+from spendwatch.core.timestamps import month_bounds, parse_utc
 from spendwatch.services.estate import collect_inventory, home_account
 from spendwatch.services.files import read_text
 
@@ -63,21 +68,34 @@ def load_budget_config(aws: AwsContext, settings: NotifySettings) -> bg.BudgetCo
             f"ssm:{settings.budgets_parameter}",
         )
     if settings.thresholds_pct is not None:
-        config = bg.BudgetConfig(config.budgets, settings.thresholds_pct, config.forecast_pct, config.problems)
+        config = replace(config, thresholds_pct=settings.thresholds_pct)
     return config
 
 
-def budget_statuses(ledger: Ledger, region: str, config: bg.BudgetConfig, now: datetime) -> list[bg.BudgetStatus]:
+def budget_statuses(
+    ledger: Ledger, region: str, config: bg.BudgetConfig, now: datetime, rates: EffectiveRates | None = None
+) -> list[bg.BudgetStatus]:
     """Month-to-date from the month's rollups; the daily rate from the last week of closed
     intervals. Both end where the ledger ends (the last metered interval), not at ``now``:
-    asked at 10:05 or 10:55, the forecast is the same."""
+    asked at 10:05 or 10:55, the forecast is the same. Held to effective cost (the budgets'
+    ``cost``, by default) with a rate known, month-to-date is read from the month's records
+    (the rollups hold list cost); ``rates`` default to those learned for ``region`` from bills."""
     month = f"{now:%Y-%m}"
     month_start, month_end = month_bounds(month)
     scopes = sorted({b.scope for b in config.budgets})
+    if rates is None:
+        rates = EffectiveRates({}, {region: ledger.learned_rates(region)}) if scopes and config.cost == "effective" else NO_RATES
+    cost_of = coster(CostBasis(config.cost), rates)
     month_to_date: dict[tuple[str, str], Decimal] = {}
-    for scope in scopes:
-        for key, cost in ledger.rollups(region, month, scope).items():
-            month_to_date[(scope, key)] = cost
+    if rates.known and config.cost == "effective":
+        for record in ledger.records(region, month_start, now) if scopes else ():
+            for scope in scopes:
+                group = (scope, group_value(record, scope))
+                month_to_date[group] = month_to_date.get(group, Decimal(0)) + cost_of(record)
+    else:
+        for scope in scopes:
+            for key, cost in ledger.rollups(region, month, scope).items():
+                month_to_date[(scope, key)] = cost
     records = list(ledger.records(region, max(month_start, now - RATE_WINDOW - timedelta(days=1)), now)) if scopes else []
     as_of = max((r.interval_end for r in records), default=None)
     recent: dict[tuple[str, str], Decimal] = {}
@@ -90,7 +108,7 @@ def budget_statuses(ledger: Ledger, region: str, config: bg.BudgetConfig, now: d
             first = record.interval_start if first is None else min(first, record.interval_start)
             for scope in scopes:
                 group = (scope, group_value(record, scope))
-                recent[group] = recent.get(group, Decimal(0)) + record.cost_usd
+                recent[group] = recent.get(group, Decimal(0)) + cost_of(record)
     # The rate over the days the ledger covers (a young ledger is not a quiet week).
     days = Decimal((as_of - first).total_seconds()) / 86400 if first is not None and as_of is not None else Decimal(0)
     rate = {key: cost / days for key, cost in recent.items()} if days > 0 else {}
@@ -122,7 +140,8 @@ def prepare(
         log.warning("no idle report stored for %s: nothing to report", aws.place)
     if report is not None:
         prepared.report_scanned_at = report["scanned_at"]
-        digests = idle_digests(report, aws.place, report["scanned_at"])
+        taken = actions_taken(aws, store, report["scanned_at"]) if store is not None else []
+        digests = idle_digests(report, aws.place, report["scanned_at"], taken)
         if digests:
             pk, _ = sent_key(aws.place, digests[0].state_key)
             done = ledger.sent(pk)
@@ -154,7 +173,39 @@ def prepare(
         if top is not None:
             others: list[tuple[str, ...]] = [("budget", month, budget.scope, budget.key, t) for t in new if t != top]
             prepared.messages.append((budget_alert(status, top, team, aws.place, now), others))
+    if store is not None and now.day == 1:  # on the 1st (UTC): each team's statement of the month just ended
+        prepared.messages += [(s, []) for s in monthly_statements(ledger, aws.place, report, now)]
     return prepared
+
+
+def monthly_statements(ledger: Ledger, where: str, report: dict[str, Any] | None, now: datetime) -> list[Notification]:
+    """The statement of every team with costs in the month before ``now``'s, in plain text,
+    but for those already sent (``SENT#<place>#statement#<month>``, one item per team). The
+    idle waste is what the latest idle report says (not known without one). The month is
+    metered until its last record's end (as budgets read the ledger: Query only)."""
+    month = previous_month(now)
+    done = ledger.sent(sent_key(where, ("statement", month))[0])
+    start, end = month_bounds(month)
+    records = list(ledger.records(where, start, end))
+    statements = build_statements(
+        records,
+        month,
+        idle=idle_from_report(report) if report is not None else None,
+        metered_until=max((r.interval_end for r in records), default=None),
+    )
+    return [statement_message(s, where) for s in statements if s.team not in done]
+
+
+def actions_taken(aws: AwsContext, store: ReportStore, scanned_at: str) -> list[ActionRecord]:
+    """What remediation did that the digest of the report scanned at ``scanned_at`` tells of:
+    actions planned from a scan after the previous stored report's, up to this one's."""
+    records = ActionHistory(aws.client("dynamodb"), store.table_name, aws.retry).records(aws.place)
+    if not records:
+        return []
+    previous = store.scanned_before(aws.place, scanned_at)
+    return actions_between(
+        records, parse_utc(previous, "report.scanned_at") if previous else None, parse_utc(scanned_at, "report.scanned_at")
+    )
 
 
 def send(publisher: Publisher, ledger: Ledger, region: str, topic_arn: str, prepared: Prepared, now: datetime) -> int:

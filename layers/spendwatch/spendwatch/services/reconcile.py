@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from spendwatch.aws.ledger import Ledger
 from spendwatch.core.reconcile import Bill, MeteredDay, Reconciliation, compare
+from spendwatch.core.statement import BillComparison
 
 
 def metered_days(ledger: Ledger, places: list[tuple[str, str, str]], start: datetime, end: datetime) -> list[MeteredDay]:
@@ -43,3 +44,12 @@ def reconcile(
     until = [ledger.meter_state(where) for *_, where in places]
     metered_until = min((u for u in until if u is not None), default=None)
     return compare(bill, metered_days(ledger, places, start, end), home_account, metered_until, tolerance)
+
+
+def by_endpoint(result: Reconciliation) -> tuple[BillComparison, ...]:
+    """Each endpoint's month: what the bill says was paid, against what was metered (at list price)."""
+    totals: dict[str, tuple[Decimal, Decimal]] = {}
+    for day in result.days:
+        billed, metered = totals.get(day.endpoint_name, (Decimal(0), Decimal(0)))
+        totals[day.endpoint_name] = (billed + (day.billed or Decimal(0)), metered + (day.metered or Decimal(0)))
+    return tuple(BillComparison(name, billed, metered) for name, (billed, metered) in sorted(totals.items()))
