@@ -78,6 +78,7 @@ FLEET = fleet(
         "name": "sls",
         "created_at": "2026-10-01T00:00:00Z",
         "kind": "serverless",
+        "tags": {"spendwatch:action": "delete"},  # costs nothing idle: deleted only when asked
         "variants": [{"name": "AllTraffic", "serverless": {"memory_mb": 2048, "max_concurrency": 5}}],
     },
     endpoint("busy", traffic=[seg("2026-11-19T00:00:00Z", "2026-11-20T06:00:00Z")]),
@@ -225,6 +226,9 @@ def test_tags_override_per_resource_and_a_bad_value_is_a_finding_that_leaves_it_
     planned = plan(report, NOW)
     assert [(a.kind, a.name) for a in planned.actions] == [(ActionKind.DELETE_ENDPOINT, "sls")]
     assert "tag spendwatch:action=delete" in planned.actions[0].reason
+    untagged = plan(_report(_endpoint("sls", kind="serverless", hourly_cost_usd="0.000000")), NOW)
+    assert untagged.actions == ()  # a serverless endpoint costs nothing idle: deleting it saves nothing
+    assert [(k.endpoint_name, "costs nothing idle" in k.reason) for k in untagged.skipped] == [("sls", True)]
     findings = {(f.name, f.tag): f.text() for f in planned.findings}
     assert set(findings) == {
         ("weird", "spendwatch:action"),

@@ -10,9 +10,9 @@ log already holds. One idle resource gets at most one action:
 * an idle endpoint that hosts inference components, once nothing stays placed on it (every
   component has no copies, or is scaled to zero by the same plan):
   ``enable-endpoint-scale-to-zero`` (managed instance scaling down to 0 instances);
-* an idle endpoint without components (real-time, async, serverless): ``delete-endpoint``,
-  after what brings it back is saved (a serverless one saves nothing a month, but nobody
-  uses it).
+* an idle endpoint without components (real-time, async): ``delete-endpoint``, after what
+  brings it back is saved. A serverless endpoint costs nothing idle: deleting it saves nothing,
+  so it is left alone unless its tag ``spendwatch:action`` says ``delete``.
 
 Never touched: excluded (``spendwatch:ignore``), new, active and not-in-service resources,
 a resource idle for fewer than the grace's nights, and one with nothing left to do (a
@@ -566,6 +566,9 @@ def plan(
             continue
         if tags.choice is Choice.NONE:
             skipped.append(Skipped(name, None, f"tag {ACTION_TAG}=none"))
+            continue
+        if endpoint.get("kind") == "serverless" and tags.choice is not Choice.DELETE:
+            skipped.append(Skipped(name, None, f"serverless: it costs nothing idle (tag {ACTION_TAG}=delete to delete it)"))
             continue
         ok, episode, said, quiet = due(endpoint, grace)
         if not ok:
