@@ -42,6 +42,7 @@ from spendwatch.core.budgets import parse_thresholds
 from spendwatch.core.chargeback import BY_KEYS
 from spendwatch.core.effective import NO_RATES, CostBasis
 from spendwatch.core.errors import AwsError, InputError, SpendwatchError
+from spendwatch.core.idle import ScanReport
 from spendwatch.core.inventory import place
 from spendwatch.core.ledger import GROUP_KEYS
 from spendwatch.core.metering import validate_interval_minutes
@@ -341,13 +342,22 @@ def scan(
         history_hours=history_hours,
         prices=_price_settings(),
     )
+    advice: dict[str, Any] = {}
+
+    def job(where: AwsContext, _: Target) -> ScanReport:
+        report = run_scan(where, settings, progress=progress)
+        if store:  # stored with the report, as the nightly scan does, for the digest
+            advice[report.place] = advice_for_scan(where, report)
+        return report
+
     with _aws() as aws, _progress(stderr.is_terminal) as progress:
-        outcome, home = _each(aws, lambda where, _: run_scan(where, settings, progress=progress))
+        outcome, home = _each(aws, job)
         if store:
             with _phase(progress, "storing the report"):
                 reports = ReportStore(aws.client("dynamodb"), _table(aws), aws.retry)
                 for _, report in outcome.results:
-                    reports.put(report.to_json(home), report.scanned_at, report.place)
+                    stored = report.to_json(home) | {"advice": advice.get(report.place)}
+                    reports.put(stored, report.scanned_at, report.place)
     if store:
         stderr.print(f"reports stored in table {_table(aws)}", highlight=False)
     if output_format == "json":
