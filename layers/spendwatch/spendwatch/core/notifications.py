@@ -423,6 +423,10 @@ def statement_message(statement: Statement, region: str) -> Notification:
     return _fit(lambda shown: _statement_notification(statement, region, shown), lines)
 
 
+def _basis_text(cost: str) -> str:
+    return "at effective cost (the rates learned from the last reconciled bill)." if cost == "effective" else "at list price."
+
+
 def _statement_notification(statement: Statement, region: str, shown: int) -> Notification:
     team, month = statement.team, statement.month
     command = f"spendwatch statement --month {month} --team {shlex.quote(team)}"
@@ -457,7 +461,8 @@ def _statement_notification(statement: Statement, region: str, shown: int) -> No
     )
     details = [
         f"Total: {_usd(statement.total_usd)} ({format_money(statement.total_usd)} USD) from "
-        f"{count(statement.records, 'cost record')}, {until} ({coverage}).",
+        f"{count(statement.records, 'cost record')}, {until} ({coverage}), "
+        + _basis_text(statement.cost),
         "",
         *table("By model", statement.by_model, models),
         "",

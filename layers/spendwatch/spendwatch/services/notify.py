@@ -179,21 +179,25 @@ def prepare(
 
 
 def monthly_statements(ledger: Ledger, where: str, report: dict[str, Any] | None, now: datetime) -> list[Notification]:
-    """The statement of every team with costs in the month before ``now``'s, in plain text,
-    but for those already sent (``SENT#<place>#statement#<month>``, one item per team). The
-    idle waste is what the latest idle report says (not known without one). The month is
-    metered until its last record's end (as budgets read the ledger: Query only)."""
+    """The statement of every team with costs in the month before ``now``'s, in plain text (at
+    effective cost where a bill taught a rate, list price elsewhere), but for those already
+    sent (``SENT#<place>#statement#<month>``, one item per team). The idle waste is what the
+    latest idle report says (not known without one). The month is metered until its last
+    record's end (as budgets read the ledger: Query only)."""
     month = previous_month(now)
     done = ledger.sent(sent_key(where, ("statement", month))[0])
     start, end = month_bounds(month)
     records = list(ledger.records(where, start, end))
+    rates = EffectiveRates({}, {where: ledger.learned_rates(where)})  # effective cost, as chargeback's default
     statements = build_statements(
         records,
         month,
+        cost_of=coster(CostBasis.EFFECTIVE, rates),
         idle=idle_from_report(report) if report is not None else None,
         metered_until=max((r.interval_end for r in records), default=None),
     )
-    return [statement_message(s, where) for s in statements if s.team not in done]
+    cost = CostBasis.EFFECTIVE.value if rates.known else CostBasis.LIST.value
+    return [statement_message(replace(s, cost=cost), where) for s in statements if s.team not in done]
 
 
 def actions_taken(aws: AwsContext, store: ReportStore, scanned_at: str) -> list[ActionRecord]:
