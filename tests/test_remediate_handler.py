@@ -14,7 +14,7 @@ from spendwatch.core.errors import InputError
 from spendwatch.core.remediation import ActionStatus
 from spendwatch_emulator.emulator import EmulatedAws
 from tests.fleets import component, endpoint, fleet, gpu_endpoint, seg
-from tests.lambdas import TABLE, Context, load_handler, run_in, sample_event
+from tests.lambdas import TABLE, Context, emf_documents, load_handler, run_in, sample_event
 
 EVENT = sample_event("remediate")
 CHANGES = {"UpdateInferenceComponentRuntimeConfig", "CreateEndpointConfig", "UpdateEndpoint", "DeleteEndpoint"}
@@ -61,9 +61,16 @@ def test_report_mode_plans_and_changes_nothing(aws: EmulatedAws, monkeypatch: py
     assert ActionLog(aws.client("dynamodb"), TABLE).records("us-east-1") == []
 
 
-def test_apply_acts_once_across_a_replayed_delivery(aws: EmulatedAws, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_apply_acts_once_across_a_replayed_delivery(
+    aws: EmulatedAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("SPENDWATCH_REMEDIATION", "apply")
+    capsys.readouterr()
     summary = remediate()
+    (metrics,) = [d for d in emf_documents(capsys.readouterr().out) if "RemediationActions" in d]
+    assert (metrics["RemediationActions"], metrics["RemediationFailedActions"]) == (2, 0)
+    assert metrics["RemediationMonthlySavingUsd"] == 1133.69
+    assert metrics["Region"] == "us-east-1"
     assert (summary["dry_run"], summary["planned"], summary["done"]) == (False, 2, 2)
     assert summary["monthly_saving_usd"] == "1133.690000"  # (1.438 + 0.115) x 730
     assert summary["idle_nights"] == 7
@@ -71,6 +78,8 @@ def test_apply_acts_once_across_a_replayed_delivery(aws: EmulatedAws, monkeypatc
     assert acted == 2
     replay = remediate()  # the schedule delivered the same event again
     assert (replay["planned"], replay["done"]) == (0, 0)
+    (again,) = [d for d in emf_documents(capsys.readouterr().out) if "RemediationActions" in d]
+    assert (again["RemediationActions"], again["RemediationMonthlySavingUsd"]) == (0, 0)  # nothing counted twice
     assert changes(aws) == acted
     records = ActionLog(aws.client("dynamodb"), TABLE).records("us-east-1")
     assert {(r.name, r.status) for r in records} == {("ic-quiet", ActionStatus.DONE), ("churn", ActionStatus.DONE)}

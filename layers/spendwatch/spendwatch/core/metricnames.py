@@ -47,6 +47,9 @@ METER_LAG_HOURS = "MeterLagHours"  # run level: hours between now and the last m
 
 # Written by the notifier (run level).
 NOTIFICATIONS_SENT = "NotificationsSent"
+REMEDIATION_ACTIONS = "RemediationActions"  # run level: actions this run took (a replay takes none)
+REMEDIATION_FAILED = "RemediationFailedActions"  # run level: actions that failed (the invocation fails too)
+REMEDIATION_SAVING = "RemediationMonthlySavingUsd"  # run level: USD a month the actions this run took save
 BUDGET_ALERTS = "BudgetAlerts"
 
 # Written by the fan-out's targets function (organization mode; dimension Task).

@@ -194,6 +194,7 @@ class RemediationConfig:
     region: str
     mode: str = "report"
     idle_nights: int = 7
+    namespace: str = mn.DEFAULT_NAMESPACE
 
     @property
     def apply(self) -> bool:
@@ -211,4 +212,5 @@ class RemediationConfig:
             region=base.region,
             mode=mode,
             idle_nights=_int(env, "SPENDWATCH_REMEDIATION_IDLE_NIGHTS", 7, 1, 400),
+            namespace=base.namespace,
         )

@@ -139,6 +139,19 @@ def emit_notifier_metrics(region: str, sent: int, budget_alerts: int, namespace:
     _emit_region(region, namespace, {mn.NOTIFICATIONS_SENT: (sent, "Count"), mn.BUDGET_ALERTS: (budget_alerts, "Count")})
 
 
+def emit_remediation_metrics(region: str, done: int, failed: int, monthly_saving_usd: float, namespace: str) -> None:
+    """What one remediation run did: emitted once, after acting (a replay acts on nothing and says 0)."""
+    _emit_region(
+        region,
+        namespace,
+        {
+            mn.REMEDIATION_ACTIONS: (done, "Count"),
+            mn.REMEDIATION_FAILED: (failed, "Count"),
+            mn.REMEDIATION_SAVING: (monthly_saving_usd, "None"),
+        },
+    )
+
+
 def emit_fanout_report(task: str, failed: int, succeeded: int, namespace: str) -> None:
     """The fan-out's outcome: ``FailedTargets`` (alarmed) and ``SucceededTargets``, dimension ``Task``."""
     _emit_region(task, namespace, {mn.FAILED_TARGETS: (failed, "Count"), mn.SUCCEEDED_TARGETS: (succeeded, "Count")}, "Task")

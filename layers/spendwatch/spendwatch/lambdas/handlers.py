@@ -36,6 +36,7 @@ from spendwatch.lambdas.emf import (
     emit_meter_metrics,
     emit_meter_run,
     emit_notifier_metrics,
+    emit_remediation_metrics,
     emit_scan_metrics,
 )
 from spendwatch.lambdas.events import FanOutEvent, ScheduledMeter, ScheduledNotify, ScheduledRemediation, ScheduledScan
@@ -322,6 +323,8 @@ def remediate(event: ScheduledRemediation, config: RemediationConfig, log: Any) 
         "findings": document["findings"],
     }
     log.info("remediation done", extra={"summary": summary})
+    if run.dry_run is False:
+        emit_remediation_metrics(aws.region, summary["done"], len(run.failed), float(run.monthly_saving()), config.namespace)
     if run.failed:
         names = ", ".join(f"{o.action.kind.value} {o.action.name}: {o.detail}" for o in run.failed)
         log.error("remediation actions failed", extra={"failed": names})
