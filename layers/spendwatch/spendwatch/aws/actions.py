@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.aws.table import dump as _dump
+from spendwatch.aws.table import load as _load
 from spendwatch.core.errors import AwsError
 from spendwatch.core.remediation import (
     STALE_CLAIM,
@@ -37,16 +37,6 @@ IAM_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "d
 WRITES_KEYS = (("ActionLog._put", "ACTION#"), ("ActionLog._update", "ACTION#"))
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def _dump(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in item.items()}
-
-
-def _load(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
 class ActionHistory:

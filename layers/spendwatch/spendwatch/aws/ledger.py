@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from spendwatch.aws.memory import MeterMemory
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.aws.table import dump as _dump
+from spendwatch.aws.table import load as _load
 from spendwatch.aws.table import put_if_absent
 from spendwatch.core.effective import LearnedRate
 from spendwatch.core.errors import AwsError
@@ -47,16 +47,6 @@ WRITES_KEYS = (
 MAX_ACTIONS = 100  # TransactWriteItems' limit
 SENT, CLAIMED, FAILED = "sent", "claimed", "failed"
 CLAIM_TIMEOUT = timedelta(hours=1)  # a claim older than this, never settled, is taken over
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def _dump(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in item.items()}
-
-
-def _load(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
 from spendwatch.aws.retry import RetryPolicy
 from spendwatch.core.errors import AwsError
 
 IAM_ACTIONS = ("dynamodb:PutItem",)
 WRITES_KEYS = (("put_if_absent", None),)
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def dump(item: dict[str, Any]) -> dict[str, Any]:
+    """An item of plain Python values (Decimal for numbers) as DynamoDB's attribute values."""
+    return {k: _serializer.serialize(v) for k, v in item.items()}
+
+
+def load(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
 def put_if_absent(client: Any, retry: RetryPolicy, table: str, item: dict[str, Any]) -> bool:
