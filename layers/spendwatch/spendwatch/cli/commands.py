@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from spendwatch.aws.actions import ActionLog
 from spendwatch.aws.ledger import Ledger
 from spendwatch.aws.reports import ReportStore
 from spendwatch.aws.session import AwsContext, open_aws
@@ -37,6 +39,7 @@ from spendwatch.cli.render import (
     scan_table,
     settle_json,
 )
+from spendwatch.core import focus
 from spendwatch.core.accounts import DEFAULT_ROLE_NAME, Target, check_external_id, parse_regions
 from spendwatch.core.budgets import parse_thresholds
 from spendwatch.core.chargeback import BY_KEYS
@@ -46,9 +49,11 @@ from spendwatch.core.idle import ScanReport
 from spendwatch.core.inventory import place
 from spendwatch.core.ledger import GROUP_KEYS
 from spendwatch.core.metering import validate_interval_minutes
-from spendwatch.core.money import format_money
+from spendwatch.core.money import display_usd, format_money
 from spendwatch.core.notifications import check_topic_arn
 from spendwatch.core.timestamps import align_down, month_bounds, parse_utc
+from spendwatch.core.wording import count as counted
+from spendwatch.services.act import ActSettings, act
 from spendwatch.services.advise import advice_for_scan
 from spendwatch.services.chargeback import run_chargeback, run_org_chargeback
 from spendwatch.services.estate import Failure, Outcome, Reach, for_each, home_account, targets
@@ -687,7 +692,17 @@ def demo(fleet: Path | None) -> None:
         ledger = Ledger(aws.client("dynamodb"), aws.table_name(None), aws.retry)
         out.rule("[bold]Metering[/]: the fleet's history, hour by hour, into the ledger")
         meter_summary(_meter_all(aws, ledger, 60, progress), out)
-        chargeback_table(run_chargeback(ledger, aws.region, "team", month=f"{aws.now:%Y-%m}"), out)
+        month = f"{aws.now:%Y-%m}"
+        charged = run_chargeback(ledger, aws.region, "team", month=month)
+        chargeback_table(charged, out)
+        home = aws.emulator.account_id if aws.emulator else ""
+        exported = focus.rows(ledger.records(aws.region, *month_bounds(month)), focus.ExportContext(home, home, NO_RATES))
+        listed = focus.totals(exported, "ListCost")
+        out.print(
+            f"[dim]For finance: spendwatch export --format focus --month {month} writes {len(exported):,} FOCUS rows, "
+            f"ListCost {display_usd(listed)}{' = the chargeback total' if listed == charged.total else ''}.[/dim]\n",
+            highlight=False,
+        )
 
         store = ReportStore(aws.client("dynamodb"), aws.table_name(None), aws.retry)
         store.put(report.to_json(), report.scanned_at, report.region)
@@ -698,6 +713,17 @@ def demo(fleet: Path | None) -> None:
             out.print(f"[yellow]budget not read: {problem}[/yellow]", highlight=False)
         budgets_table(prepared.statuses, out)
         messages_preview([n for n, _ in prepared.messages], out)
+        out.rule("[bold]Acting on findings[/]: what spendwatch act would do (a dry run: nothing is changed)")
+        log = ActionLog(aws.client("dynamodb"), aws.table_name(None), aws.retry)
+        for nights in (ActSettings().min_idle_nights, 1):
+            planned = act(aws, report.to_json(), log, ActSettings(min_idle_nights=nights)).outcomes
+            saving = sum((o.action.monthly_saving_usd or Decimal(0) for o in planned), Decimal(0))
+            out.print(
+                f"Idle at least {counted(nights, 'night')}: {counted(len(planned), 'action')}"
+                + (f", saving {display_usd(saving)} a month" if planned else "")
+                + f" (spendwatch act --min-idle-nights {nights})",
+                highlight=False,
+            )
 
 
 def _fail(label: str, text: str, status: int) -> None:
