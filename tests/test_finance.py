@@ -432,3 +432,15 @@ def test_the_statement_shows_effective_cost_and_the_bill_for_the_teams_endpoints
     (line,) = statement["reconciled"]  # search's one endpoint; churn-model and the unknown endpoint are not the team's
     assert line["endpoint"] == "genai-shared"
     assert Decimal(line["billed_usd"]) == (Decimal(line["metered_usd"]) * Decimal("0.7")).quantize(Decimal("0.000001"))
+
+
+def test_an_endpoints_own_override_rate_wins_over_its_instance_types(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"effective_rates": {"*": {DISCOUNTED: "0.7"}, "us-east-1": {"endpoint/churn-model": "0.5"}}}))
+    rows = export_rows(tmp_path, "--prices", str(prices))
+    rates = {(r["ResourceName"], r["x_EffectiveRate"]) for r in rows}
+    assert rates == {("genai-shared", "0.7"), ("churn-model", "0.5")}
+    churn = [r for r in rows if r["ResourceName"] == "churn-model"]
+    assert sum(Decimal(r["EffectiveCost"]) for r in churn) == sum(
+        (Decimal(r["ListCost"]) * Decimal("0.5")).quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN) for r in churn
+    )

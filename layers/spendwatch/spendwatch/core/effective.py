@@ -4,8 +4,9 @@ With Savings Plans or reserved capacity an hour of ``ml.g6.12xlarge`` costs less
 on-demand price. The ratio ``billed / list`` is the *effective rate* of an instance type in an
 account region. It comes from one of two places, the first that knows it winning:
 
-1. the price overrides (``"effective_rates": {"us-east-1": {"ml.g6.12xlarge": "0.70"}, "*": {...}}``),
-   a rate the platform team sets on purpose;
+1. the price overrides (``"effective_rates": {"us-east-1": {"ml.g6.12xlarge": "0.70",
+   "endpoint/genai-shared": "0.55"}, "*": {...}}``), a rate the platform team sets on purpose,
+   per instance type or for one endpoint (which wins);
 2. the last reconciled bill (``spendwatch reconcile``): the rate learned for a month applies to
    that month and every later one, until a newer bill is reconciled. Months before the first
    reconciled bill have no learned rate.
@@ -29,6 +30,8 @@ from spendwatch.core.errors import InputError
 from spendwatch.core.metering import QUANTUM, CostRecord
 from spendwatch.core.money import parse_money
 
+ENDPOINT_KEY = "endpoint/"
+"""An override keyed ``endpoint/<name>`` is that endpoint's rate (a reservation of its own, say)."""
 MAX_RATE = Decimal(10)
 """A rate above this is a mistake (a bill ten times the list price is not a discount)."""
 
@@ -71,11 +74,13 @@ class EffectiveRates:
     learned: Mapping[str, tuple[LearnedRate, ...]] = field(default_factory=dict)
 
     def rate(self, record: CostRecord) -> tuple[Decimal, str] | None:
-        """The rate of ``record`` and where it came from, or None when none is known."""
-        for scope in (record.region, "*"):
-            rate = self.overrides.get(scope, {}).get(record.instance_type)
-            if rate is not None:
-                return rate, "override"
+        """The rate of ``record`` and where it came from, or None when none is known. An
+        endpoint's own override (``"endpoint/<name>"``) wins over its instance type's."""
+        for key in (f"{ENDPOINT_KEY}{record.endpoint_name}", record.instance_type):
+            for scope in (record.region, "*"):
+                rate = self.overrides.get(scope, {}).get(key)
+                if rate is not None:
+                    return rate, "override"
         month = f"{record.interval_start:%Y-%m}"
         best: LearnedRate | None = None
         for learned in self.learned.get(record.place, ()):

@@ -244,13 +244,13 @@ def rows(records: Iterable[CostRecord], context: ExportContext) -> list[dict[str
     endpoint_tags = {
         (r.place, r.endpoint_name, r.interval_start): r.tags for r in records if r.kind is not RecordKind.COMPONENT
     }
-    rates: dict[tuple[str, str, str, str], tuple[Decimal, str] | None] = {}
+    rates: dict[tuple[str, str, str, str], tuple[Decimal, str] | None] = {}  # (place, endpoint, type, month)
     out: list[dict[str, str]] = []
     for group in groups.values():
         split = _split(group)
         for record in group:
             tags = endpoint_tags.get((record.place, record.endpoint_name, record.interval_start), {})
-            key = (record.place, record.region, record.instance_type, f"{record.interval_start:%Y-%m}")
+            key = (record.place, record.endpoint_name, record.instance_type, f"{record.interval_start:%Y-%m}")
             if key not in rates:
                 rates[key] = context.rates.rate(record)
             out.append(_row(record, context, tags, split.get(id(record)), rates[key]))
