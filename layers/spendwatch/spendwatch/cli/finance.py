@@ -205,11 +205,12 @@ def reconcile(
         ledger = Ledger(aws.client("dynamodb"), _table(aws), aws.retry)
         places, failures, home = _ledger_places(aws, ledger, progress)
         result = run_reconcile(ledger, places, home, bill, share, aws.now)
+        if output_format == "json":  # shown first: a role that may not write still sees the comparison
+            click.echo(json.dumps(result.to_json(), indent=2))
+        else:
+            reconcile_table(result, stdout_console())
         if save_rates and result.rates:
             ledger.save_rates(result.rates, aws.now)
-    if output_format == "json":
-        click.echo(json.dumps(result.to_json(), indent=2))
-    else:
-        reconcile_table(result, stdout_console())
+            stderr.print(f"{len(result.rates)} effective rates saved (RATE# items of table {_table(aws)})", highlight=False)
     _report_failures(Outcome(failures=failures))
 
