@@ -333,6 +333,14 @@ class _Estate:
     def arn(self, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{kind}/{name.lower()}"
 
+    def config(self, name: str) -> dict[str, Any]:
+        """An endpoint config that exists, or SageMaker's error naming it."""
+        found = self.configs.get(name)
+        if found is None:
+            arn = self.arn("endpoint-config", name)
+            raise EmulatorError("ValidationException", f'Could not find endpoint configuration "{arn}".')
+        return found
+
     def seed(self) -> None:
         if self.spec is None:
             return
@@ -1296,9 +1304,7 @@ class EmulatedAws:
 
     def _sagemaker_DeleteEndpointConfig(self, call: _Call, params: dict[str, Any]) -> dict[str, Any]:
         estate, name = call.estate, params["EndpointConfigName"]
-        if name not in estate.configs:
-            arn = estate.arn("endpoint-config", name)
-            raise EmulatorError("ValidationException", f'Could not find endpoint configuration "{arn}".')
+        estate.config(name)
         at = self._change(estate)
         del estate.configs[name]
         estate.deleted_configs.add(name)
@@ -1310,12 +1316,7 @@ class EmulatedAws:
         arn = estate.arn("endpoint", name)
         if self._endpoint_view(estate, name) is not None:
             raise EmulatorError("ValidationException", f'Cannot create already existing endpoint "{arn}".')
-        config = estate.configs.get(config_name)
-        if config is None:
-            raise EmulatorError(
-                "ValidationException",
-                f'Could not find endpoint configuration "{estate.arn("endpoint-config", config_name)}".',
-            )
+        config = estate.config(config_name)
         at = self._change(estate)
         counts = self._counts_for(estate, name, config)
         self._change_endpoint(
@@ -1333,12 +1334,7 @@ class EmulatedAws:
             raise EmulatorError(
                 "ValidationException", f"Cannot update endpoint in status {view['EndpointStatus']}: it must be InService."
             )
-        config = estate.configs.get(config_name)
-        if config is None:
-            raise EmulatorError(
-                "ValidationException",
-                f'Could not find endpoint configuration "{estate.arn("endpoint-config", config_name)}".',
-            )
+        config = estate.config(config_name)
         at = self._change(estate)
         counts = self._counts_for(estate, name, config)
         self._change_endpoint(estate, name, _EndpointChange(at, config_name=config_name, counts=tuple(sorted(counts.items()))))
