@@ -20,6 +20,7 @@ from typing import Any
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
 from spendwatch.aws.table import dump as _dump
 from spendwatch.aws.table import load as _load
+from spendwatch.aws.table import put_if_absent, query_items
 from spendwatch.core.errors import AwsError
 from spendwatch.core.remediation import (
     STALE_CLAIM,
@@ -62,22 +63,8 @@ class ActionHistory:
         return from_item(_load(item)) if item else None
 
     def _query(self, pk: str) -> Iterator[dict[str, Any]]:
-        start: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self._table,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": _dump({":pk": pk}),
-                "ConsistentRead": True,
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            page = self._retry.call("Query", self._client.query, **kwargs)
-            for item in page.get("Items", []):
-                yield _load(item)
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return
+        for item in query_items(self._client, self._retry, self._table, "pk = :pk", _dump({":pk": pk}), consistent=True):
+            yield _load(item)
 
 
 class ActionLog(ActionHistory):
@@ -176,19 +163,7 @@ class ActionLog(ActionHistory):
     # -- DynamoDB -----------------------------------------------------------------------------------
 
     def _put(self, item: dict[str, Any]) -> bool:
-        try:
-            self._retry.call(
-                "PutItem",
-                self._client.put_item,
-                TableName=self._table,
-                Item=_dump(item),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except AwsError as exc:
-            if exc.code == CONDITION_FAILED:
-                return False
-            raise
-        return True
+        return put_if_absent(self._client, self._retry, self._table, _dump(item))
 
     def _update(self, place: str, key: str, expression: str, condition: str, values: dict[str, Any]) -> bool:
         try:

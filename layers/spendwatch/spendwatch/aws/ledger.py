@@ -19,7 +19,7 @@ from spendwatch.aws.memory import MeterMemory
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
 from spendwatch.aws.table import dump as _dump
 from spendwatch.aws.table import load as _load
-from spendwatch.aws.table import put_if_absent
+from spendwatch.aws.table import put_if_absent, query_items
 from spendwatch.core.effective import LearnedRate
 from spendwatch.core.errors import AwsError
 from spendwatch.core.ledger import from_item, rate_pk, record_key, record_pk, rollup_deltas, rollup_pk, state_key, to_item
@@ -217,21 +217,8 @@ class Ledger:
         return count
 
     def _query(self, condition: str, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        start_key: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self._table,
-                "KeyConditionExpression": condition,
-                "ExpressionAttributeValues": _dump(values),
-            }
-            if start_key:
-                kwargs["ExclusiveStartKey"] = start_key
-            page = self._retry.call("Query", self._client.query, **kwargs)
-            for item in page.get("Items", []):
-                yield _load(item)
-            start_key = page.get("LastEvaluatedKey")
-            if not start_key:
-                return
+        for item in query_items(self._client, self._retry, self._table, condition, _dump(values)):
+            yield _load(item)
 
     # -- notifications already sent ------------------------------------------------------
 

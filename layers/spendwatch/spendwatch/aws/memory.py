@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.aws.table import query_items
 from spendwatch.core.errors import AwsError
 from spendwatch.core.snapshot import Snapshot, from_document, to_document
 from spendwatch.core.timestamps import format_utc, parse_utc
@@ -126,19 +127,4 @@ class MeterMemory:
         return item
 
     def _query(self, pk: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        start: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self._table,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": pk}},
-                "ConsistentRead": True,
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            page = self._retry.call("Query", self._client.query, **kwargs)
-            items.extend(page.get("Items", []))
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return items
+        return list(query_items(self._client, self._retry, self._table, "pk = :pk", {":pk": {"S": pk}}, consistent=True))

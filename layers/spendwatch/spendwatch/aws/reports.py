@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
-from spendwatch.aws.table import put_if_absent
+from spendwatch.aws.table import put_if_absent, query_items
 from spendwatch.core.errors import AwsError
 from spendwatch.core.timestamps import format_utc
 
@@ -128,21 +128,8 @@ class ReportStore:
             pk = f"{head['pk']['S']}#{head['sk']['S']}#PART"
             condition = "pk = :pk AND begins_with(sk, :hash)" if digest else "pk = :pk"
             values = {":pk": {"S": pk}} | ({":hash": {"S": f"{digest}#"}} if digest else {})
-            token: dict[str, Any] | None = None
-            while True:
-                kwargs: dict[str, Any] = {
-                    "TableName": self._table,
-                    "KeyConditionExpression": condition,
-                    "ExpressionAttributeValues": values,
-                    "ConsistentRead": True,
-                }
-                if token:
-                    kwargs["ExclusiveStartKey"] = token
-                page = self._retry.call("Query", self._client.query, **kwargs)
-                blob += b"".join(bytes(item["data"]["B"]) for item in page.get("Items", []))
-                token = page.get("LastEvaluatedKey")
-                if not token:
-                    break
+            parts_found = query_items(self._client, self._retry, self._table, condition, values, consistent=True)
+            blob += b"".join(bytes(item["data"]["B"]) for item in parts_found)
         if digest is not None and hashlib.sha256(blob).hexdigest() != digest:
             raise AwsError("Query", "ReportCorrupt", f"report {head['sk']['S']}: its parts do not match its hash")
         loaded: dict[str, Any] = json.loads(gzip.decompress(blob))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -9,7 +10,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from spendwatch.aws.retry import RetryPolicy
 from spendwatch.core.errors import AwsError
 
-IAM_ACTIONS = ("dynamodb:PutItem",)
+IAM_ACTIONS = ("dynamodb:PutItem", "dynamodb:Query")
 WRITES_KEYS = (("put_if_absent", None),)
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -33,3 +34,21 @@ def put_if_absent(client: Any, retry: RetryPolicy, table: str, item: dict[str, A
             return False
         raise
     return True
+
+
+def query_items(
+    client: Any, retry: RetryPolicy, table: str, condition: str, values: dict[str, Any], consistent: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Every item a Query finds (serialized), page after page."""
+    start: dict[str, Any] | None = None
+    while True:
+        kwargs: dict[str, Any] = {"TableName": table, "KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+        if consistent:
+            kwargs["ConsistentRead"] = True
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = retry.call("Query", client.query, **kwargs)
+        yield from page.get("Items", [])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return
