@@ -93,8 +93,28 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else format_money(value)
 
 
+class _Acted:
+    """What a planned action and a logged one both say of their resource."""
+
+    endpoint_name: str
+    inference_component_name: str | None
+    hourly_cost_usd: Decimal | None
+
+    @property
+    def resource_type(self) -> str:
+        return COMPONENT if self.inference_component_name else ENDPOINT
+
+    @property
+    def name(self) -> str:
+        return self.inference_component_name or self.endpoint_name
+
+    @property
+    def monthly_saving_usd(self) -> Decimal | None:
+        return monthly(self.hourly_cost_usd)
+
+
 @dataclass(frozen=True, kw_only=True)
-class PlannedAction:
+class PlannedAction(_Acted):
     kind: ActionKind
     endpoint_name: str
     inference_component_name: str | None = None
@@ -108,18 +128,6 @@ class PlannedAction:
     quiet_since: datetime
     """Since when the resource is known to be quiet (``idle_since``, or the lower bound)."""
     owner: str | None = None
-
-    @property
-    def resource_type(self) -> str:
-        return COMPONENT if self.inference_component_name else ENDPOINT
-
-    @property
-    def name(self) -> str:
-        return self.inference_component_name or self.endpoint_name
-
-    @property
-    def monthly_saving_usd(self) -> Decimal | None:
-        return monthly(self.hourly_cost_usd)
 
     @property
     def key(self) -> str:
@@ -210,7 +218,7 @@ def actions_pk(place: str) -> str:
 
 
 @dataclass(frozen=True)
-class ActionRecord:
+class ActionRecord(_Acted):
     """An action as the log holds it (``aws.actions``): what was planned, its statuses in order
     and what restore needs."""
 
@@ -230,18 +238,6 @@ class ActionRecord:
     saved: dict[str, Any] | None = None
     done_at: datetime | None = None
     detail: str = ""
-
-    @property
-    def resource_type(self) -> str:
-        return COMPONENT if self.inference_component_name else ENDPOINT
-
-    @property
-    def name(self) -> str:
-        return self.inference_component_name or self.endpoint_name
-
-    @property
-    def monthly_saving_usd(self) -> Decimal | None:
-        return monthly(self.hourly_cost_usd)
 
     def at(self, status: ActionStatus) -> datetime | None:
         """When the action last reached ``status``."""
