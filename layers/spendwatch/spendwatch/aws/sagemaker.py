@@ -46,7 +46,27 @@ IAM_ACTIONS = (
 _GONE = ("ValidationException", "ResourceNotFound")
 
 
-class SageMakerInventory:
+class SageMakerCalls:
+    """A SageMaker adapter's calls: retried, and paged by NextToken."""
+
+    _client: Any
+    _retry: RetryPolicy
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        method: Callable[..., dict[str, Any]] = getattr(self._client, _snake(operation))
+        return self._retry.call(operation, method, **kwargs)
+
+    def _pages(self, operation: str, key: str, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            page = self._call(operation, **kwargs, **({"NextToken": token} if token else {}))
+            yield from page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+
+class SageMakerInventory(SageMakerCalls):
     def __init__(
         self,
         client: Any,
@@ -172,18 +192,6 @@ class SageMakerInventory:
             tags[tag["Key"]] = tag["Value"]
         return tags
 
-    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        method: Callable[..., dict[str, Any]] = getattr(self._client, _snake(operation))
-        return self._retry.call(operation, method, **kwargs)
-
-    def _pages(self, operation: str, key: str, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        token: str | None = None
-        while True:
-            page = self._call(operation, **kwargs, **({"NextToken": token} if token else {}))
-            yield from page.get(key, [])
-            token = page.get("NextToken")
-            if not token:
-                return
 
 
 def _unchanged(last_modified: datetime | None, status: str, summary: dict[str, Any], status_key: str) -> bool:

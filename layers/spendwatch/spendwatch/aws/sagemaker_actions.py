@@ -22,10 +22,11 @@ Which API scales what:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from spendwatch.aws.retry import DEFAULT_RETRY, RetryPolicy
+from spendwatch.aws.sagemaker import SageMakerCalls
 from spendwatch.core.errors import AwsError
 from spendwatch.core.remediation import SavedEndpoint
 
@@ -54,7 +55,7 @@ def _missing(exc: AwsError) -> bool:
     return exc.code in _GONE and ("could not find" in text or "not found" in text or "does not exist" in text)
 
 
-class SageMakerActions:
+class SageMakerActions(SageMakerCalls):
     def __init__(self, client: Any, retry: RetryPolicy = DEFAULT_RETRY) -> None:
         self._client = client
         self._retry = retry
@@ -195,19 +196,6 @@ class SageMakerActions:
                 return None
             raise
 
-    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        method: Callable[..., dict[str, Any]] = getattr(self._client, _snake(operation))
-        return self._retry.call(operation, method, **kwargs)
-
-    def _pages(self, operation: str, key: str, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        token: str | None = None
-        while True:
-            page = self._call(operation, **kwargs, **({"NextToken": token} if token else {}))
-            yield from page.get(key, [])
-            token = page.get("NextToken")
-            if not token:
-                return
-
 
 def scale_to_zero_config_name(endpoint_name: str, config_name: str) -> str:
     """The name of the config spendwatch makes for an endpoint's scale to zero (at most 63
@@ -247,7 +235,3 @@ def scales_to_zero(described_endpoint: dict[str, Any]) -> bool:
         and int((v.get("ManagedInstanceScaling") or {}).get("MinInstanceCount", 1)) == 0
         for v in described_endpoint.get("ProductionVariants", [])
     )
-
-
-def _snake(operation: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
