@@ -87,16 +87,19 @@ def budget_statuses(
         rates = EffectiveRates({}, {region: ledger.learned_rates(region)}) if scopes and config.cost == "effective" else NO_RATES
     cost_of = coster(CostBasis(config.cost), rates)
     month_to_date: dict[tuple[str, str], Decimal] = {}
-    if rates.known and config.cost == "effective":
-        for record in ledger.records(region, month_start, now) if scopes else ():
+    recent_start = max(month_start, now - RATE_WINDOW - timedelta(days=1))
+    if scopes and rates.known and config.cost == "effective":
+        month_records = list(ledger.records(region, month_start, now))
+        for record in month_records:
             for scope in scopes:
                 group = (scope, group_value(record, scope))
                 month_to_date[group] = month_to_date.get(group, Decimal(0)) + cost_of(record)
+        records = [r for r in month_records if r.interval_start >= recent_start]  # the week's, read once
     else:
         for scope in scopes:
             for key, cost in ledger.rollups(region, month, scope).items():
                 month_to_date[(scope, key)] = cost
-    records = list(ledger.records(region, max(month_start, now - RATE_WINDOW - timedelta(days=1)), now)) if scopes else []
+        records = list(ledger.records(region, recent_start, now)) if scopes else []
     as_of = max((r.interval_end for r in records), default=None)
     recent: dict[tuple[str, str], Decimal] = {}
     first: datetime | None = None
