@@ -18,7 +18,7 @@ hours after its last metered interval are not "missing", only not yet metered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -133,7 +133,6 @@ class Reconciliation:
     findings: tuple[str, ...]
     skipped_days: int = 0
     """Bill days after the ledger's last metered interval (not compared)."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def total(self, attribute: str) -> Decimal:
         return sum((getattr(d, attribute) or Decimal(0) for d in self.days), Decimal(0))

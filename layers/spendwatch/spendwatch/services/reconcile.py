@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from spendwatch.aws.ledger import Ledger
@@ -13,15 +13,15 @@ from spendwatch.core.statement import BillComparison
 def metered_days(ledger: Ledger, places: list[tuple[str, str, str]], start: datetime, end: datetime) -> list[MeteredDay]:
     """The ledger's list cost per endpoint per UTC day in ``[start, end)``, for each
     (account id, region, ledger place)."""
-    days: dict[tuple[str, str, str, object], tuple[str, Decimal]] = {}
+    days: dict[tuple[str, str, str, date], tuple[str, Decimal]] = {}
     for account_id, region, where in places:
         for record in ledger.records(where, start, end):
             key = (account_id, region, record.endpoint_name, record.interval_start.date())
             instance_type, total = days.get(key, (record.instance_type, Decimal(0)))
             days[key] = (instance_type, total + record.cost_usd)
     return [
-        MeteredDay(account, region, name, day, instance_type, total)  # type: ignore[arg-type]
-        for (account, region, name, day), (instance_type, total) in sorted(days.items(), key=lambda kv: str(kv[0]))
+        MeteredDay(account, region, name, day, instance_type, total)
+        for (account, region, name, day), (instance_type, total) in sorted(days.items())
     ]
 
 
